@@ -1,0 +1,122 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "sandi",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sandi", targets: ["sandi"]),
+        .library(name: "SandiCore", targets: ["SandiCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+    ],
+    targets: [
+        // Domain: codes, policies, plans, numbers, ports. No I/O.
+        .target(
+            name: "SandiCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Resources/messages")],
+            swiftSettings: strict
+        ),
+        // In-memory twins of every port, a manual clock, and the store contract suite.
+        .target(
+            name: "SandiTesting",
+            dependencies: ["SandiCore"],
+            swiftSettings: strict
+        ),
+        // Storage adapter over sqlite-nio.
+        .target(
+            name: "SandiSQLite",
+            dependencies: [
+                "SandiCore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Channel providers: the built-in simulator (and, later, real providers).
+        .target(
+            name: "SandiProviders",
+            dependencies: ["SandiCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Background workers as swift-service-lifecycle services.
+        .target(
+            name: "SandiWorkers",
+            dependencies: [
+                "SandiCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        // HTTP adapter: router, controllers, problem+json.
+        .target(
+            name: "SandiHTTP",
+            dependencies: [
+                "SandiCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: strict
+        ),
+        // Composition root: configuration, storage choice, service group.
+        .target(
+            name: "SandiApp",
+            dependencies: [
+                "SandiCore", "SandiSQLite", "SandiProviders", "SandiWorkers", "SandiHTTP", "SandiTesting",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "sandi",
+            dependencies: [
+                "SandiApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "SandiStorageTests",
+            dependencies: ["SandiCore", "SandiTesting", "SandiSQLite"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SandiAppTests",
+            dependencies: [
+                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+
+/// A code stored as HMAC-SHA256 under a server key, bound to its verification (and to any
+/// transaction details), with the id of the key that made it.
+public struct CodeDigest: Sendable, Equatable {
+    public let keyID: String
+    /// Base64 of the 32-byte MAC.
+    public let mac: String
+
+    public init(keyID: String, mac: String) {
+        self.keyID = keyID
+        self.mac = mac
+    }
+}
+
+/// A code sealed (AES-GCM) under a server key so the same code can be delivered again by a
+/// fallback or a resend; wiped as soon as the verification is no longer pending.
+public struct SealedCode: Sendable, Equatable {
+    public let keyID: String
+    /// Base64 of nonce ‖ ciphertext ‖ tag.
+    public let box: String
+
+    public init(keyID: String, box: String) {
+        self.keyID = keyID
+        self.box = box
+    }
+}
+
+/// Hashes, checks, seals and unseals codes with the keyring. Pure computation.
+public struct CodeHasher: Sendable {
+    public let keyring: Keyring
+    private let macKeys: [String: SymmetricKey]
+    private let sealKeys: [String: SymmetricKey]
+
+    public init(keyring: Keyring) {
+        self.keyring = keyring
+        var mac: [String: SymmetricKey] = [:]
+        var seal: [String: SymmetricKey] = [:]
+        for id in keyring.keyIDs {
+            guard let key = keyring.key(id: id) else { continue }
+            mac[id] = keyring.subkey(key, label: "code-mac-v1")
+            seal[id] = keyring.subkey(key, label: "code-seal-v1")
+        }
+        self.macKeys = mac
+        self.sealKeys = seal
+    }
+
+    private static func message(code: String, verificationID: String, binding: String?) -> Data {
+        var text = "v1|" + verificationID + "|" + code
+        if let binding { text += "|" + binding }
+        return Data(text.utf8)
+    }
+
+    /// The digest of `code` for a verification, under the current key.
+    public func digest(code: String, verificationID: String, binding: String? = nil) -> CodeDigest {
+        let id = keyring.current.id
+        let mac = HMAC<SHA256>.authenticationCode(
+            for: Self.message(code: code, verificationID: verificationID, binding: binding), using: macKeys[id]!)
+        return CodeDigest(keyID: id, mac: Data(mac).base64EncodedString())
+    }
+
+    /// Whether `candidate` matches the stored digest, compared in constant time. A digest whose
+    /// key has left the keyring never matches.
+    public func matches(_ candidate: String, digest: CodeDigest, verificationID: String, binding: String? = nil) -> Bool {
+        guard let key = macKeys[digest.keyID], let expected = Data(base64Encoded: digest.mac) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(
+            expected, authenticating: Self.message(code: candidate, verificationID: verificationID, binding: binding),
+            using: key)
+    }
+
+    /// Seals `code` under the current key, bound to the verification id.
+    public func seal(code: String, verificationID: String) throws -> SealedCode {
+        let id = keyring.current.id
+        let box = try AES.GCM.seal(Data(code.utf8), using: sealKeys[id]!, authenticating: Data(verificationID.utf8))
+        guard let combined = box.combined else { throw CryptoKitError.incorrectParameterSize }
+        return SealedCode(keyID: id, box: combined.base64EncodedString())
+    }
+
+    /// Opens a sealed code; nil when the key is gone or the box was altered or moved.
+    public func unseal(_ sealed: SealedCode, verificationID: String) -> String? {
+        guard let key = sealKeys[sealed.keyID], let data = Data(base64Encoded: sealed.box),
+              let box = try? AES.GCM.SealedBox(combined: data),
+              let plain = try? AES.GCM.open(box, using: key, authenticating: Data(verificationID.utf8))
+        else { return nil }
+        return String(decoding: plain, as: UTF8.self)
+    }
+
+    /// Seals arbitrary text (e.g. a simulated message) under the current key.
+    public func sealText(_ text: String, context: String) throws -> SealedCode {
+        try seal(code: text, verificationID: "text|" + context)
+    }
+
+    /// Opens text sealed by ``sealText(_:context:)``.
+    public func unsealText(_ sealed: SealedCode, context: String) -> String? {
+        unseal(sealed, verificationID: "text|" + context)
+    }
+}
+
+/// Hashes of high-entropy secrets (API keys, grant tokens): SHA-256 is enough for 128+ bits of entropy.
+public enum SecretHash {
+    /// Hex SHA-256 of `secret`.
+    public static func hex(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Localized message templates, one JSON file per language (`Resources/messages/<locale>.json`),
+/// so translators edit data, not code. Keys: `message.text`, `message.voice`, `purpose.<purpose>`.
+public struct MessageCatalog: Sendable {
+    /// Templates by locale, then key.
+    public let locales: [String: [String: String]]
+    /// The locale used when nothing better matches.
+    public let fallbackLocale: String
+
+    public init(locales: [String: [String: String]], fallbackLocale: String = "en") {
+        self.locales = locales
+        self.fallbackLocale = fallbackLocale
+    }
+
+    /// The catalog shipped with Sandi.
+    public static let bundled: MessageCatalog = {
+        var locales: [String: [String: String]] = [:]
+        let directory = Bundle.module.bundleURL.appendingPathComponent("messages")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        for name in names.sorted() where name.hasSuffix(".json") {
+            let url = directory.appendingPathComponent(name)
+            guard let data = try? Data(contentsOf: url),
+                  let table = try? JSONDecoder().decode([String: String].self, from: data),
+                  let locale = table["locale"]
+            else { continue }
+            locales[locale] = table
+        }
+        return MessageCatalog(locales: locales)
+    }()
+
+    /// The best supported locale for a request's locale (`id-ID` → `id`), else the country's
+    /// language, else the fallback.
+    public func resolve(requested: String?, country: String?) -> String {
+        if let requested {
+            let lower = requested.lowercased().replacingOccurrences(of: "_", with: "-")
+            if locales[lower] != nil { return lower }
+            if let base = lower.split(separator: "-").first.map(String.init), locales[base] != nil { return base }
+        }
+        if let country, let language = Self.countryLanguage[country.uppercased()], locales[language] != nil {
+            return language
+        }
+        return fallbackLocale
+    }
+
+    /// The main language of the corridor countries.
+    static let countryLanguage: [String: String] = [
+        "ID": "id", "MY": "ms", "VN": "vi", "PH": "fil", "TH": "th", "MM": "my", "KH": "km",
+        "NP": "ne", "BD": "bn", "IN": "hi", "CN": "zh", "SG": "en", "TL": "id",
+    ]
+
+    /// A template string, falling back to the fallback locale.
+    public func string(_ key: String, locale: String) -> String? {
+        locales[locale]?[key] ?? locales[fallbackLocale]?[key]
+    }
+}
+
+/// Renders the text a person receives: code, purpose, brand, expiry and the never-share warning.
+public struct MessageRenderer: Sendable {
+    public let catalog: MessageCatalog
+    /// The sender or brand name shown in messages.
+    public let brand: String
+
+    public init(catalog: MessageCatalog = .bundled, brand: String = "Sandi") {
+        self.catalog = catalog
+        self.brand = brand
+    }
+
+    /// The text for a channel: the SMS/WhatsApp body, or the voice script read digit by digit.
+    public func render(channel: Channel, code: String, purpose: Purpose, locale: String, ttlSeconds: Int) -> String {
+        let minutes = max(1, (ttlSeconds + 59) / 60)
+        let key = channel == .voice ? "message.voice" : "message.text"
+        let template = catalog.string(key, locale: locale) ?? "{code}"
+        let purposeText = catalog.string("purpose.\(purpose.rawValue)", locale: locale) ?? purpose.rawValue
+        let digits = code.map(String.init).joined(separator: ", ")
+        return template
+            .replacingOccurrences(of: "{code}", with: code)
+            .replacingOccurrences(of: "{digits}", with: digits)
+            .replacingOccurrences(of: "{brand}", with: brand)
+            .replacingOccurrences(of: "{purpose}", with: purposeText)
+            .replacingOccurrences(of: "{minutes}", with: String(minutes))
+    }
+}

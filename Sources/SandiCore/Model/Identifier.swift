@@ -1,0 +1,51 @@
+/// Opaque identifiers with a type prefix (`ver_`, `dlv_`, `grt_`, `evt_`, `ten_`, `key_`).
+///
+/// The random part is 128 bits from the system CSPRNG, written in lowercase base32 (Crockford's
+/// alphabet without ambiguous letters), so identifiers cannot be guessed or enumerated.
+public enum Identifier {
+    /// The type prefixes used by Sandi.
+    public enum Kind: String, Sendable, CaseIterable {
+        case verification = "ver"
+        case delivery = "dlv"
+        case grant = "grt"
+        case event = "evt"
+        case tenant = "ten"
+        case apiKey = "key"
+        case job = "job"
+        case message = "msg"
+    }
+
+    static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+
+    /// A new identifier of the given kind, e.g. `ver_3k9…`.
+    public static func make(_ kind: Kind) -> String {
+        "\(kind.rawValue)_" + randomBase32(bytes: 16)
+    }
+
+    /// `count` random bytes written in base32 (5 bits a character).
+    public static func randomBase32(bytes count: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 8 / 5 + 1)
+        var buffer: UInt64 = 0
+        var bits = 0
+        for _ in 0..<count {
+            buffer = (buffer << 8) | UInt64(UInt8.random(in: .min ... .max, using: &rng))
+            bits += 8
+            while bits >= 5 {
+                bits -= 5
+                out.append(alphabet[Int((buffer >> UInt64(bits)) & 31)])
+            }
+        }
+        if bits > 0 { out.append(alphabet[Int((buffer << UInt64(5 - bits)) & 31)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `value` looks like an identifier of `kind` (prefix and alphabet; length bounded).
+    public static func isWellFormed(_ value: String, as kind: Kind) -> Bool {
+        let utf8 = value.utf8
+        guard utf8.count > kind.rawValue.utf8.count + 1, utf8.count <= 64 else { return false }
+        guard value.hasPrefix(kind.rawValue + "_") else { return false }
+        return utf8.dropFirst(kind.rawValue.utf8.count + 1).allSatisfy { alphabet.contains($0) }
+    }
+}

@@ -1,0 +1,48 @@
+/// One step of a delivery plan: a channel, and how long to wait for a receipt before the next step.
+public struct PlanStep: Sendable, Equatable, Codable {
+    public var channel: Channel
+    /// Seconds to wait for a delivery receipt before falling back; nil on the last step.
+    public var timeoutSeconds: Int?
+
+    public init(channel: Channel, timeoutSeconds: Int? = nil) {
+        self.channel = channel
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+/// The ordered fallback plan of a verification.
+public struct DeliveryPlan: Sendable, Equatable, Codable {
+    public var steps: [PlanStep]
+
+    public init(steps: [PlanStep]) {
+        self.steps = steps
+    }
+
+    /// whatsapp (40 s) → sms (45 s) → voice.
+    public static let standard = DeliveryPlan(steps: [
+        PlanStep(channel: .whatsapp, timeoutSeconds: 40),
+        PlanStep(channel: .sms, timeoutSeconds: 45),
+        PlanStep(channel: .voice),
+    ])
+
+    /// The plan restricted to channels that have a provider, starting at `forced` when given
+    /// (the steps after it in the plan follow it).
+    public func arranged(forced: Channel?, available: Set<Channel>) -> DeliveryPlan {
+        var steps = self.steps.filter { available.contains($0.channel) }
+        if let forced, available.contains(forced) {
+            if let index = steps.firstIndex(where: { $0.channel == forced }) {
+                steps = Array(steps[index...])
+            } else {
+                steps.insert(PlanStep(channel: forced, timeoutSeconds: 45), at: 0)
+            }
+        }
+        if let last = steps.indices.last { steps[last].timeoutSeconds = nil }
+        return DeliveryPlan(steps: steps)
+    }
+
+    /// The step after the one at `index`, if any.
+    public func step(after index: Int) -> (index: Int, step: PlanStep)? {
+        let next = index + 1
+        return steps.indices.contains(next) ? (next, steps[next]) : nil
+    }
+}

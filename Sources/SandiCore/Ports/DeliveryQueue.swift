@@ -1,0 +1,102 @@
+public import Foundation
+
+/// A durable job: send one delivery when due.
+public struct DeliveryJobRecord: Sendable, Equatable {
+    public var id: String
+    public var deliveryID: String
+    public var verificationID: String
+    public var tenantID: String
+    public var dueAt: Date
+
+    public init(id: String = Identifier.make(.job), deliveryID: String, verificationID: String, tenantID: String, dueAt: Date) {
+        self.id = id
+        self.deliveryID = deliveryID
+        self.verificationID = verificationID
+        self.tenantID = tenantID
+        self.dueAt = dueAt
+    }
+}
+
+/// A job a worker holds a lease on, with what it needs to send.
+public struct ClaimedJob: Sendable, Equatable {
+    public var job: DeliveryJobRecord
+    public var delivery: Delivery
+    public var verification: Verification
+    /// How many times this job was claimed (1 on the first claim).
+    public var attempt: Int
+
+    public init(job: DeliveryJobRecord, delivery: Delivery, verification: Verification, attempt: Int) {
+        self.job = job
+        self.delivery = delivery
+        self.verification = verification
+        self.attempt = attempt
+    }
+}
+
+/// The next send after a failure, created in the same step as the outcome.
+public struct FallbackRecord: Sendable {
+    public var delivery: Delivery
+    public var job: DeliveryJobRecord
+    public var events: [Event]
+
+    public init(delivery: Delivery, job: DeliveryJobRecord, events: [Event]) {
+        self.delivery = delivery
+        self.job = job
+        self.events = events
+    }
+}
+
+/// What became of a claimed job's send.
+public struct SendOutcome: Sendable {
+    public var jobID: String
+    public var leaseOwner: String
+    public var deliveryID: String
+    public var verificationID: String
+    public var tenantID: String
+    /// sent, delivered, failed or undeliverable.
+    public var status: DeliveryStatus
+    public var providerMessageID: String?
+    public var error: String?
+    public var at: Date
+    public var events: [Event]
+    /// The next step when this send failed and the plan has one (applied only if the verification is
+    /// still pending, unexpired and has sends left).
+    public var fallback: FallbackRecord?
+
+    public init(jobID: String, leaseOwner: String, deliveryID: String, verificationID: String, tenantID: String, status: DeliveryStatus, providerMessageID: String?, error: String?, at: Date, events: [Event], fallback: FallbackRecord?) {
+        self.jobID = jobID
+        self.leaseOwner = leaseOwner
+        self.deliveryID = deliveryID
+        self.verificationID = verificationID
+        self.tenantID = tenantID
+        self.status = status
+        self.providerMessageID = providerMessageID
+        self.error = error
+        self.at = at
+        self.events = events
+        self.fallback = fallback
+    }
+}
+
+/// The durable outbox of sends, shared by every worker through leases.
+public protocol DeliveryQueue: Sendable {
+    /// Leases up to `limit` due jobs to `owner` until `now + leaseSeconds`. Jobs whose verification is
+    /// no longer pending or has expired are withdrawn (delivery `canceled`) instead of returned.
+    func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob]
+
+    /// Records a send's outcome and closes the job, if `owner` still holds its lease; returns false
+    /// (changing nothing) when the lease was lost.
+    func complete(_ outcome: SendOutcome) async throws -> Bool
+
+    /// Returns a job to the queue, due at `dueAt` (a transient failure, or shutdown).
+    func release(jobID: String, owner: String, dueAt: Date) async throws
+
+    /// Applies a delivery receipt if it moves the delivery forward; returns the delivery after it.
+    func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery?
+
+    /// When the earliest pending job is due (nil when none is pending).
+    func nextDueAt() async throws -> Date?
+
+    /// How many jobs are pending.
+    func pendingJobCount() async throws -> Int
+}

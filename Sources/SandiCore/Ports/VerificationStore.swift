@@ -1,0 +1,123 @@
+public import Foundation
+
+/// Everything written atomically when a verification starts.
+public struct VerificationCreation: Sendable {
+    /// The new verification, with its first delivery (queued) in `deliveries` unless it was blocked.
+    public var verification: Verification
+    /// The send job for the first delivery (nil when nothing is to be sent).
+    public var job: DeliveryJobRecord?
+    /// Events of the new verification, oldest first.
+    public var events: [Event]
+
+    public init(verification: Verification, job: DeliveryJobRecord?, events: [Event]) {
+        self.verification = verification
+        self.job = job
+        self.events = events
+    }
+}
+
+/// A check to apply atomically; the code was already compared by the core.
+public struct CheckRecord: Sendable {
+    public var verificationID: String
+    public var tenantID: String
+    public var valid: Bool
+    public var now: Date
+    /// The grant to store when a valid code approves (nil when the purpose issues none).
+    public var grant: Grant?
+    /// Window for the per-destination count of wrong codes.
+    public var failedCheckWindowSeconds: Int
+
+    public init(verificationID: String, tenantID: String, valid: Bool, now: Date, grant: Grant?, failedCheckWindowSeconds: Int) {
+        self.verificationID = verificationID
+        self.tenantID = tenantID
+        self.valid = valid
+        self.now = now
+        self.grant = grant
+        self.failedCheckWindowSeconds = failedCheckWindowSeconds
+    }
+}
+
+/// What a check did.
+public enum CheckApplied: Sendable, Equatable {
+    /// The code was right and this check approved the verification.
+    case approved(Verification)
+    /// The code was wrong: one attempt fewer (locked at zero).
+    case rejected(Verification)
+    /// Nothing changed: the verification was no longer pending (or expired) when the check arrived.
+    case unchanged(Verification)
+    /// No such verification for this tenant.
+    case notFound
+}
+
+/// A resend (or channel switch) to apply atomically if the verification is still as the core saw it.
+public struct ResendRecord: Sendable {
+    public var verificationID: String
+    public var tenantID: String
+    /// `sendsUsed` as read by the core; the resend applies only if nothing changed since.
+    public var expectedSendsUsed: Int
+    public var channel: Channel
+    public var planIndex: Int
+    public var delivery: Delivery
+    public var job: DeliveryJobRecord
+    public var resendAvailableAt: Date
+    public var now: Date
+    public var events: [Event]
+
+    public init(verificationID: String, tenantID: String, expectedSendsUsed: Int, channel: Channel, planIndex: Int, delivery: Delivery, job: DeliveryJobRecord, resendAvailableAt: Date, now: Date, events: [Event]) {
+        self.verificationID = verificationID
+        self.tenantID = tenantID
+        self.expectedSendsUsed = expectedSendsUsed
+        self.channel = channel
+        self.planIndex = planIndex
+        self.delivery = delivery
+        self.job = job
+        self.resendAvailableAt = resendAvailableAt
+        self.now = now
+        self.events = events
+    }
+}
+
+/// Consecutive wrong codes for a destination and purpose, across verifications.
+public struct FailedCheckCount: Sendable, Equatable {
+    public var count: Int
+    public var lastFailedAt: Date?
+
+    public init(count: Int, lastFailedAt: Date?) {
+        self.count = count
+        self.lastFailedAt = lastFailedAt
+    }
+}
+
+/// Storage of verifications, their deliveries and their events.
+public protocol VerificationStore: Sendable {
+    /// Cancels the pending verification of the same tenant, destination and purpose (withdrawing its
+    /// queued sends and wiping its sealed code, with a `verification.canceled` event), then inserts the
+    /// new verification, its first delivery and job, and its events. Returns the superseded ids.
+    func create(_ creation: VerificationCreation) async throws -> [String]
+
+    /// The verification with its deliveries, if it belongs to the tenant.
+    func verification(id: String, tenantID: String) async throws -> Verification?
+
+    /// The pending, unexpired verification of a destination and purpose.
+    func liveVerification(tenantID: String, to: String, purpose: Purpose, now: Date) async throws -> Verification?
+
+    /// Applies a check in one atomic step: approval happens once; a wrong code uses one attempt
+    /// (locking at the limit) and counts against the destination; approval resets that count.
+    func applyCheck(_ check: CheckRecord) async throws -> CheckApplied
+
+    /// Applies a resend if the verification is still pending, unexpired and unchanged; false otherwise.
+    func applyResend(_ resend: ResendRecord) async throws -> Bool
+
+    /// Cancels a pending verification (withdrawing queued sends); nil when not found, false when not pending.
+    func cancel(id: String, tenantID: String, now: Date) async throws -> Bool?
+
+    /// The events of a verification, oldest first.
+    func events(verificationID: String, tenantID: String) async throws -> [Event]
+
+    /// Consecutive wrong codes for a destination and purpose within the window.
+    func failedChecks(tenantID: String, to: String, purpose: Purpose, now: Date, windowSeconds: Int) async throws -> FailedCheckCount
+
+    /// Marks pending verifications past expiry as expired (withdrawing queued sends, wiping sealed
+    /// codes, with a `verification.expired` event). Returns how many.
+    func expireDue(now: Date, limit: Int) async throws -> Int
+}

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Sends one claimed delivery through its provider and decides what follows: the receipt, or the
+/// next step of the plan when the send failed. Talks to providers and storage only through ports.
+public struct DeliveryProcessor: Sendable {
+    public let store: any SandiStore
+    public let hasher: CodeHasher
+    public let clock: any TimeSource
+    public let providers: ProviderRegistry
+    public let renderer: MessageRenderer
+    public let signal: any WorkSignal
+    /// Claims of one job before a transient failure counts as a failure.
+    public var maxTransientAttempts = 3
+
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, renderer: MessageRenderer = MessageRenderer(), signal: any WorkSignal = NoWorkSignal()) {
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+        self.providers = providers
+        self.renderer = renderer
+        self.signal = signal
+    }
+
+    /// What processing a job did.
+    public enum Result: Sendable, Equatable {
+        case completed(DeliveryStatus, fallback: Bool)
+        case retryLater
+        case leaseLost
+    }
+
+    /// Sends the job's message and records the outcome (with a fallback step when it failed).
+    @discardableResult
+    public func process(_ claimed: ClaimedJob, owner: String) async throws -> Result {
+        let verification = claimed.verification
+        let delivery = claimed.delivery
+        let now = clock.now
+        let ttl = Int(verification.expiresAt.timeIntervalSince(now).rounded(.down))
+        guard let sealed = verification.sealed, let code = hasher.unseal(sealed, verificationID: verification.id) else {
+            return try await finish(claimed, owner: owner, status: .failed, messageID: nil, error: "code_unavailable", fallback: false)
+        }
+        guard ttl > 0 else {
+            return try await finish(claimed, owner: owner, status: .canceled, messageID: nil, error: "expired", fallback: false)
+        }
+        guard let provider = providers.provider(named: delivery.provider, for: delivery.channel) else {
+            return try await finish(claimed, owner: owner, status: .failed, messageID: nil, error: "no_provider", fallback: true)
+        }
+        let message = OutboundMessage(
+            deliveryID: delivery.id, verificationID: verification.id, tenantID: verification.tenantID,
+            channel: delivery.channel, to: verification.to, country: verification.country,
+            operator: verification.operator, code: code,
+            text: renderer.render(channel: delivery.channel, code: code, purpose: verification.purpose, locale: verification.locale, ttlSeconds: ttl),
+            locale: verification.locale, purpose: verification.purpose, ttlSeconds: ttl)
+        let sent: Swift.Result<ProviderAcceptance, ProviderError>
+        do throws(ProviderError) {
+            sent = .success(try await provider.send(message))
+        } catch {
+            sent = .failure(error)
+        }
+        switch sent {
+        case .success(let acceptance):
+            return try await finish(claimed, owner: owner, status: acceptance.receipt ?? .sent, messageID: acceptance.providerMessageID, error: nil, fallback: false)
+        case .failure(.undeliverable(let reason)):
+            return try await finish(claimed, owner: owner, status: .undeliverable, messageID: nil, error: reason, fallback: true)
+        case .failure(.failed(let reason)):
+            return try await finish(claimed, owner: owner, status: .failed, messageID: nil, error: reason, fallback: true)
+        case .failure(.transient(let reason)):
+            if claimed.attempt < maxTransientAttempts {
+                let backoff = Double(1 << min(claimed.attempt, 6))
+                try await store.release(jobID: claimed.job.id, owner: owner, dueAt: clock.now.addingTimeInterval(backoff))
+                return .retryLater
+            }
+            return try await finish(claimed, owner: owner, status: .failed, messageID: nil, error: reason, fallback: true)
+        }
+    }
+
+    private func finish(_ claimed: ClaimedJob, owner: String, status: DeliveryStatus, messageID: String?, error: String?, fallback wantsFallback: Bool) async throws -> Result {
+        let at = clock.now
+        let v = claimed.verification
+        let d = claimed.delivery
+        var events: [Event] = []
+        func event(_ type: String, _ data: [String: JSONValue]) {
+            var data = data
+            data["delivery_id"] = .string(d.id)
+            data["channel"] = .string(d.channel.rawValue)
+            data["provider"] = .string(d.provider)
+            events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: type, createdAt: at, data: data))
+        }
+        switch status {
+        case .sent, .delivered, .read:
+            event("delivery.sent", ["operator": v.operator.map(JSONValue.string) ?? .null, "country": v.country.map(JSONValue.string) ?? .null])
+            if status.reachedPhone { event("delivery.delivered", [:]) }
+            if status == .read { event("delivery.read", [:]) }
+        case .failed, .undeliverable:
+            event("delivery.failed", ["reason": .string(error ?? "failed"), "undeliverable": .bool(status == .undeliverable)])
+        default:
+            event("delivery.canceled", ["reason": .string(error ?? "withdrawn")])
+        }
+        var fallback: FallbackRecord?
+        if wantsFallback, v.sendsRemaining > 0, let next = v.plan.step(after: d.planIndex),
+           let provider = providers.provider(for: next.step.channel) {
+            let delivery = Delivery(
+                id: Identifier.make(.delivery), verificationID: v.id, tenantID: v.tenantID, channel: next.step.channel,
+                provider: provider.name, status: .queued, planIndex: next.index, queuedAt: at)
+            fallback = FallbackRecord(
+                delivery: delivery,
+                job: DeliveryJobRecord(deliveryID: delivery.id, verificationID: v.id, tenantID: v.tenantID, dueAt: at),
+                events: [
+                    Event(tenantID: v.tenantID, verificationID: v.id, type: "delivery.fallback", createdAt: at, data: [
+                        "from": .string(d.channel.rawValue), "to": .string(next.step.channel.rawValue),
+                        "reason": .string(status == .undeliverable ? "undeliverable" : "send_failed"),
+                        "failed_delivery_id": .string(d.id),
+                    ]),
+                    Event(tenantID: v.tenantID, verificationID: v.id, type: "delivery.queued", createdAt: at, data: [
+                        "delivery_id": .string(delivery.id), "channel": .string(delivery.channel.rawValue),
+                        "provider": .string(delivery.provider), "step": .number(Double(next.index)), "reason": .string("fallback"),
+                    ]),
+                ])
+        }
+        let applied = try await store.complete(SendOutcome(
+            jobID: claimed.job.id, leaseOwner: owner, deliveryID: d.id, verificationID: v.id, tenantID: v.tenantID,
+            status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback))
+        guard applied else { return .leaseLost }
+        if fallback != nil { signal.workQueued() }
+        return .completed(status, fallback: fallback != nil)
+    }
+}

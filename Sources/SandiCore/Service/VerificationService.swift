@@ -1,0 +1,295 @@
+public import Foundation
+
+/// Options of the verification service.
+public struct VerificationOptions: Sendable {
+    public var policies: PolicySet
+    /// The default fallback plan.
+    public var plan: DeliveryPlan
+
+    public init(policies: PolicySet = .defaults, plan: DeliveryPlan = .standard) {
+        self.policies = policies
+        self.plan = plan
+    }
+}
+
+/// A start request after its JSON was read; purpose and channel still as the caller wrote them.
+public struct StartRequest: Sendable, Equatable {
+    public var to: String
+    public var country: String?
+    public var purpose: String
+    public var userRef: String?
+    /// `auto` (or nil) for the plan's first channel, or a channel to start with.
+    public var channel: String?
+    public var locale: String?
+    public var context: RequestContext
+
+    public init(to: String, country: String? = nil, purpose: String, userRef: String? = nil, channel: String? = nil, locale: String? = nil, context: RequestContext = RequestContext()) {
+        self.to = to
+        self.country = country
+        self.purpose = purpose
+        self.userRef = userRef
+        self.channel = channel
+        self.locale = locale
+        self.context = context
+    }
+}
+
+/// What a check answered.
+public struct CheckResult: Sendable, Equatable {
+    public var verificationID: String
+    public var valid: Bool
+    public var status: VerificationStatus
+    public var attemptsRemaining: Int
+    /// The single-use grant token (shown only here) and its expiry.
+    public var grant: (token: String, expiresAt: Date)?
+
+    public static func == (a: CheckResult, b: CheckResult) -> Bool {
+        a.verificationID == b.verificationID && a.valid == b.valid && a.status == b.status
+            && a.attemptsRemaining == b.attemptsRemaining && a.grant?.token == b.grant?.token
+    }
+}
+
+/// The verification use cases: start, read, check, resend, cancel, redeem. Talks to storage only
+/// through the ports; every decision about codes, policies and plans is made here.
+public struct VerificationService: Sendable {
+    public let store: any SandiStore
+    public let hasher: CodeHasher
+    public let clock: any TimeSource
+    public let providers: ProviderRegistry
+    public let options: VerificationOptions
+    public let parser: PhoneNumberParser
+    public let catalog: MessageCatalog
+    public let signal: any WorkSignal
+
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal()) {
+        self.store = store
+        self.hasher = hasher
+        self.clock = clock
+        self.providers = providers
+        self.options = options
+        self.parser = parser
+        self.catalog = catalog
+        self.signal = signal
+    }
+
+    /// Starts a verification: validates, issues a code (stored as HMAC and sealed for delivery),
+    /// chooses the plan, supersedes the previous live code of the same destination and purpose, and
+    /// queues the first send.
+    public func start(tenantID: String, _ request: StartRequest) async throws -> Verification {
+        let number: PhoneNumber
+        do {
+            number = try parser.parse(request.to, country: request.country)
+        } catch {
+            throw VerificationError.invalidPhoneNumber(error.explanation)
+        }
+        guard let purpose = Purpose(rawValue: request.purpose) else {
+            throw VerificationError.unsupportedPurpose(request.purpose)
+        }
+        let forced = try parseChannel(request.channel, allowAuto: true)
+        if let forced, !providers.availableChannels.contains(forced) {
+            throw VerificationError.channelUnavailable(forced)
+        }
+        let plan = options.plan.arranged(forced: forced, available: providers.availableChannels)
+        guard let first = plan.steps.first, let provider = providers.provider(for: first.channel) else {
+            throw VerificationError.channelUnavailable(forced ?? .sms)
+        }
+        let now = clock.now
+        let policy = options.policies.policy(for: purpose)
+        let failed = try await store.failedChecks(
+            tenantID: tenantID, to: number.e164, purpose: purpose, now: now,
+            windowSeconds: options.policies.failedCheckWindowSeconds)
+        let cap = options.policies.maxFailedChecksPerDestination
+        if failed.count >= cap {
+            let last = failed.lastFailedAt ?? now
+            let wait = Int(last.addingTimeInterval(Double(options.policies.failedCheckWindowSeconds)).timeIntervalSince(now).rounded(.up))
+            throw VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: max(1, wait))
+        }
+
+        let id = Identifier.make(.verification)
+        let code = OTPCode.generate(length: policy.codeLength)
+        let digest = hasher.digest(code: code, verificationID: id)
+        let sealed = try hasher.seal(code: code, verificationID: id)
+        let delivery = Delivery(
+            id: Identifier.make(.delivery), verificationID: id, tenantID: tenantID, channel: first.channel,
+            provider: provider.name, status: .queued, planIndex: 0, queuedAt: now)
+        let verification = Verification(
+            id: id, tenantID: tenantID, to: number.e164, country: number.country, operator: number.operator,
+            purpose: purpose, userRef: request.userRef,
+            locale: catalog.resolve(requested: request.locale, country: number.country),
+            codeLength: policy.codeLength, digest: digest, sealed: sealed, status: .pending, channel: first.channel,
+            plan: plan, planIndex: 0, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.ttlSeconds)),
+            updatedAt: now, attemptsUsed: 0, maxAttempts: min(policy.maxAttempts, cap - failed.count),
+            sendsUsed: 1, maxSends: policy.maxSends, resends: 0,
+            resendAvailableAt: now.addingTimeInterval(Double(policy.cooldown(afterSends: 1))),
+            context: request.context, risk: RiskAssessment(), deliveries: [delivery])
+        let events = [
+            Event(tenantID: tenantID, verificationID: id, type: "verification.created", createdAt: now, data: [
+                "purpose": .string(purpose.rawValue), "to": .string(number.masked),
+                "country": .string(number.country), "operator": number.operator.map(JSONValue.string) ?? .null,
+                "plan": .array(plan.steps.map { .string($0.channel.rawValue) }),
+                "forced_channel": forced.map { .string($0.rawValue) } ?? .null,
+            ]),
+            Event(tenantID: tenantID, verificationID: id, type: "code.generated", createdAt: now, data: [
+                "length": .number(Double(policy.codeLength)), "key_id": .string(digest.keyID),
+                "expires_at": .string(Timestamp.format(verification.expiresAt)),
+            ]),
+            queuedEvent(delivery, reason: "initial", now: now),
+        ]
+        let job = DeliveryJobRecord(deliveryID: delivery.id, verificationID: id, tenantID: tenantID, dueAt: now)
+        _ = try await store.create(VerificationCreation(verification: verification, job: job, events: events))
+        signal.workQueued()
+        return verification
+    }
+
+    /// Reads a verification of the tenant, its status as of now.
+    public func read(id: String, tenantID: String) async throws -> Verification {
+        guard Identifier.isWellFormed(id, as: .verification),
+              var verification = try await store.verification(id: id, tenantID: tenantID)
+        else { throw VerificationError.notFound }
+        verification.status = verification.effectiveStatus(at: clock.now)
+        return verification
+    }
+
+    /// The events of a verification, oldest first.
+    public func events(id: String, tenantID: String) async throws -> [Event] {
+        try await store.events(verificationID: id, tenantID: tenantID)
+    }
+
+    /// Checks a code against a verification. A wrong code uses one attempt; the right code approves
+    /// once; a verification that is not pending answers `valid: false` and changes nothing.
+    public func check(id: String, tenantID: String, code: String) async throws -> CheckResult {
+        guard Identifier.isWellFormed(id, as: .verification),
+              let verification = try await store.verification(id: id, tenantID: tenantID)
+        else { throw VerificationError.notFound }
+        return try await check(verification, code: code)
+    }
+
+    /// Checks a code against the live verification of a destination and purpose.
+    public func check(tenantID: String, to: String, country: String?, purpose rawPurpose: String, code: String) async throws -> CheckResult {
+        let number: PhoneNumber
+        do {
+            number = try parser.parse(to, country: country)
+        } catch {
+            throw VerificationError.invalidPhoneNumber(error.explanation)
+        }
+        guard let purpose = Purpose(rawValue: rawPurpose) else { throw VerificationError.unsupportedPurpose(rawPurpose) }
+        guard let verification = try await store.liveVerification(tenantID: tenantID, to: number.e164, purpose: purpose, now: clock.now)
+        else { throw VerificationError.notFound }
+        return try await check(verification, code: code)
+    }
+
+    private func check(_ verification: Verification, code: String) async throws -> CheckResult {
+        let now = clock.now
+        let status = verification.effectiveStatus(at: now)
+        guard status == .pending, verification.attemptsRemaining > 0 else {
+            return CheckResult(verificationID: verification.id, valid: false, status: status == .pending ? .locked : status,
+                               attemptsRemaining: verification.attemptsRemaining, grant: nil)
+        }
+        let valid = OTPCode.isPlausible(code)
+            && hasher.matches(code, digest: verification.digest, verificationID: verification.id)
+        let policy = options.policies.policy(for: verification.purpose)
+        var token: String?
+        var grant: Grant?
+        if valid, policy.issuesGrant {
+            let newToken = "grt_" + Identifier.randomBase32(bytes: 32)
+            token = newToken
+            grant = Grant(
+                tokenHash: SecretHash.hex(newToken), tenantID: verification.tenantID, verificationID: verification.id,
+                userRef: verification.userRef, to: verification.to, purpose: verification.purpose, createdAt: now,
+                expiresAt: now.addingTimeInterval(Double(policy.grantTTLSeconds)))
+        }
+        let applied = try await store.applyCheck(CheckRecord(
+            verificationID: verification.id, tenantID: verification.tenantID, valid: valid, now: now, grant: grant,
+            failedCheckWindowSeconds: options.policies.failedCheckWindowSeconds))
+        switch applied {
+        case .approved(let after):
+            return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
+                               grant: grant.flatMap { g in token.map { ($0, g.expiresAt) } })
+        case .rejected(let after):
+            return CheckResult(verificationID: after.id, valid: false, status: after.status, attemptsRemaining: after.attemptsRemaining, grant: nil)
+        case .unchanged(let after):
+            let shown = after.effectiveStatus(at: now)
+            return CheckResult(verificationID: after.id, valid: false, status: shown == .pending ? .locked : shown,
+                               attemptsRemaining: after.attemptsRemaining, grant: nil)
+        case .notFound:
+            throw VerificationError.notFound
+        }
+    }
+
+    /// Sends the same code again, on the current channel or another one, within cooldowns and sends.
+    public func resend(id: String, tenantID: String, channel rawChannel: String?) async throws -> Verification {
+        let verification = try await read(id: id, tenantID: tenantID)
+        guard verification.status == .pending else { throw VerificationError.notPending(verification.status) }
+        let requested = try parseChannel(rawChannel, allowAuto: false)
+        let channel = requested ?? verification.channel ?? verification.plan.steps.first?.channel ?? .sms
+        guard providers.availableChannels.contains(channel), let provider = providers.provider(for: channel) else {
+            throw VerificationError.channelUnavailable(channel)
+        }
+        guard verification.sendsRemaining > 0 else { throw VerificationError.maxSendsReached }
+        let now = clock.now
+        if now < verification.resendAvailableAt {
+            throw VerificationError.resendTooSoon(retryAfter: max(1, Int(verification.resendAvailableAt.timeIntervalSince(now).rounded(.up))))
+        }
+        let policy = options.policies.policy(for: verification.purpose)
+        let planIndex = verification.plan.steps.firstIndex { $0.channel == channel } ?? verification.planIndex
+        let delivery = Delivery(
+            id: Identifier.make(.delivery), verificationID: verification.id, tenantID: tenantID, channel: channel,
+            provider: provider.name, status: .queued, planIndex: planIndex, queuedAt: now)
+        let record = ResendRecord(
+            verificationID: verification.id, tenantID: tenantID, expectedSendsUsed: verification.sendsUsed,
+            channel: channel, planIndex: planIndex, delivery: delivery,
+            job: DeliveryJobRecord(deliveryID: delivery.id, verificationID: verification.id, tenantID: tenantID, dueAt: now),
+            resendAvailableAt: now.addingTimeInterval(Double(policy.cooldown(afterSends: verification.resends + 2))),
+            now: now, events: [queuedEvent(delivery, reason: requested == nil || requested == verification.channel ? "resend" : "channel_switch", now: now)])
+        guard try await store.applyResend(record) else {
+            // Something changed between the read and the write (a concurrent resend, check or expiry).
+            let current = try await read(id: id, tenantID: tenantID)
+            if current.status != .pending { throw VerificationError.notPending(current.status) }
+            if current.sendsRemaining == 0 { throw VerificationError.maxSendsReached }
+            throw VerificationError.resendTooSoon(retryAfter: max(1, Int(current.resendAvailableAt.timeIntervalSince(now).rounded(.up))))
+        }
+        signal.workQueued()
+        return try await read(id: id, tenantID: tenantID)
+    }
+
+    /// Cancels a pending verification; its queued sends are withdrawn.
+    public func cancel(id: String, tenantID: String) async throws -> Verification {
+        guard Identifier.isWellFormed(id, as: .verification) else { throw VerificationError.notFound }
+        let now = clock.now
+        if let current = try await store.verification(id: id, tenantID: tenantID), current.effectiveStatus(at: now) == .expired {
+            throw VerificationError.notPending(.expired)
+        }
+        switch try await store.cancel(id: id, tenantID: tenantID, now: now) {
+        case nil: throw VerificationError.notFound
+        case false?: throw VerificationError.notPending(try await read(id: id, tenantID: tenantID).status)
+        case true?: return try await read(id: id, tenantID: tenantID)
+        }
+    }
+
+    /// Redeems a grant token once.
+    public func redeem(token: String, tenantID: String) async throws -> Grant {
+        guard token.hasPrefix("grt_"), token.utf8.count <= 128 else { throw VerificationError.grantNotFound }
+        switch try await store.redeemGrant(tokenHash: SecretHash.hex(token), tenantID: tenantID, now: clock.now) {
+        case .redeemed(let grant): return grant
+        case .notFound: throw VerificationError.grantNotFound
+        case .expired: throw VerificationError.grantExpired
+        case .alreadyRedeemed: throw VerificationError.grantAlreadyRedeemed
+        }
+    }
+
+    private func parseChannel(_ raw: String?, allowAuto: Bool) throws(VerificationError) -> Channel? {
+        guard let raw else { return nil }
+        if allowAuto, raw == "auto" { return nil }
+        guard let channel = Channel(rawValue: raw) else {
+            throw .invalidRequest([FieldError(field: "channel", reason: "must be \(allowAuto ? "auto, " : "")whatsapp, sms or voice")])
+        }
+        return channel
+    }
+
+    func queuedEvent(_ delivery: Delivery, reason: String, now: Date) -> Event {
+        Event(tenantID: delivery.tenantID, verificationID: delivery.verificationID, type: "delivery.queued", createdAt: now, data: [
+            "delivery_id": .string(delivery.id), "channel": .string(delivery.channel.rawValue),
+            "provider": .string(delivery.provider), "step": .number(Double(delivery.planIndex)), "reason": .string(reason),
+        ])
+    }
+}

@@ -1,0 +1,333 @@
+public import Foundation
+public import SandiCore
+
+/// The in-memory twin of every storage port: a real implementation (an actor over dictionaries)
+/// that passes the same contract suite as SQLite. Used by tests and by in-process simulations.
+public actor MemoryStore: SandiStore {
+    var verifications: [String: Verification] = [:]
+    var deliveries: [String: Delivery] = [:]
+    var deliveryOrder: [String: [String]] = [:]
+    var jobs: [String: JobState] = [:]
+    var events: [Event] = []
+    var failed: [String: FailedCheckCount] = [:]
+    var grants: [String: Grant] = [:]
+    var tenantsByID: [String: Tenant] = [:]
+    var keysByID: [String: APIKeyRecord] = [:]
+    var idempotency: [String: (hash: String, response: StoredResponse?, at: Date)] = [:]
+    var outboxMessages: [OutboxMessage] = []
+
+    struct JobState {
+        var record: DeliveryJobRecord
+        var done = false
+        var leaseOwner: String?
+        var leaseUntil: Date?
+        var attempts = 0
+    }
+
+    public init() {}
+
+    // MARK: VerificationStore
+
+    public func create(_ creation: VerificationCreation) async throws -> [String] {
+        let new = creation.verification
+        let now = new.createdAt
+        let superseded = verifications.values.filter {
+            $0.tenantID == new.tenantID && $0.to == new.to && $0.purpose == new.purpose && $0.status == .pending
+        }.map(\.id).sorted()
+        for id in superseded {
+            finalize(id, as: .canceled, now: now)
+            events.append(Event(tenantID: new.tenantID, verificationID: id, type: "verification.canceled", createdAt: now,
+                                data: ["reason": "superseded", "superseded_by": .string(new.id)]))
+        }
+        var stored = new
+        stored.deliveries = []
+        verifications[new.id] = stored
+        for delivery in new.deliveries { insert(delivery) }
+        if let job = creation.job { jobs[job.id] = JobState(record: job) }
+        events.append(contentsOf: creation.events)
+        return superseded
+    }
+
+    public func verification(id: String, tenantID: String) async throws -> Verification? {
+        guard let v = verifications[id], v.tenantID == tenantID else { return nil }
+        return withDeliveries(v)
+    }
+
+    public func liveVerification(tenantID: String, to: String, purpose: Purpose, now: Date) async throws -> Verification? {
+        verifications.values
+            .filter { $0.tenantID == tenantID && $0.to == to && $0.purpose == purpose && $0.status == .pending && $0.expiresAt > now }
+            .max { $0.createdAt < $1.createdAt }
+            .map(withDeliveries)
+    }
+
+    public func applyCheck(_ check: CheckRecord) async throws -> CheckApplied {
+        guard var v = verifications[check.verificationID], v.tenantID == check.tenantID else { return .notFound }
+        guard v.status == .pending, v.expiresAt > check.now, v.attemptsUsed < v.maxAttempts else {
+            return .unchanged(withDeliveries(v))
+        }
+        let key = failedKey(v.tenantID, v.to, v.purpose)
+        if check.valid {
+            finalize(v.id, as: .approved, now: check.now)
+            if let grant = check.grant { grants[grant.tokenHash] = grant }
+            failed[key] = nil
+            events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.approved", createdAt: check.now,
+                                data: ["attempts_used": .number(Double(v.attemptsUsed + 1)), "grant": .bool(check.grant != nil)]))
+            return .approved(withDeliveries(verifications[v.id]!))
+        }
+        v.attemptsUsed += 1
+        v.updatedAt = check.now
+        verifications[v.id] = v
+        var count = failed[key] ?? FailedCheckCount(count: 0, lastFailedAt: nil)
+        if let last = count.lastFailedAt, check.now.timeIntervalSince(last) >= Double(check.failedCheckWindowSeconds) { count.count = 0 }
+        count.count += 1
+        count.lastFailedAt = check.now
+        failed[key] = count
+        events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.check_failed", createdAt: check.now,
+                            data: ["attempts_remaining": .number(Double(v.attemptsRemaining))]))
+        if v.attemptsUsed >= v.maxAttempts {
+            finalize(v.id, as: .locked, now: check.now)
+            events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.locked", createdAt: check.now))
+        }
+        return .rejected(withDeliveries(verifications[v.id]!))
+    }
+
+    public func applyResend(_ resend: ResendRecord) async throws -> Bool {
+        guard var v = verifications[resend.verificationID], v.tenantID == resend.tenantID, v.status == .pending,
+              v.expiresAt > resend.now, v.sendsUsed == resend.expectedSendsUsed, v.sendsUsed < v.maxSends
+        else { return false }
+        v.sendsUsed += 1
+        v.resends += 1
+        v.channel = resend.channel
+        v.planIndex = resend.planIndex
+        v.resendAvailableAt = resend.resendAvailableAt
+        v.updatedAt = resend.now
+        verifications[v.id] = v
+        insert(resend.delivery)
+        jobs[resend.job.id] = JobState(record: resend.job)
+        events.append(contentsOf: resend.events)
+        return true
+    }
+
+    public func cancel(id: String, tenantID: String, now: Date) async throws -> Bool? {
+        guard let v = verifications[id], v.tenantID == tenantID else { return nil }
+        guard v.status == .pending, v.expiresAt > now else { return false }
+        finalize(id, as: .canceled, now: now)
+        events.append(Event(tenantID: tenantID, verificationID: id, type: "verification.canceled", createdAt: now, data: ["reason": "api"]))
+        return true
+    }
+
+    public func events(verificationID: String, tenantID: String) async throws -> [Event] {
+        events.filter { $0.verificationID == verificationID && $0.tenantID == tenantID }
+    }
+
+    public func failedChecks(tenantID: String, to: String, purpose: Purpose, now: Date, windowSeconds: Int) async throws -> FailedCheckCount {
+        guard let count = failed[failedKey(tenantID, to, purpose)], let last = count.lastFailedAt,
+              now.timeIntervalSince(last) < Double(windowSeconds)
+        else { return FailedCheckCount(count: 0, lastFailedAt: nil) }
+        return count
+    }
+
+    public func expireDue(now: Date, limit: Int) async throws -> Int {
+        let due = verifications.values.filter { $0.status == .pending && $0.expiresAt <= now }
+            .sorted { $0.expiresAt < $1.expiresAt }.prefix(limit)
+        for v in due {
+            finalize(v.id, as: .expired, now: now)
+            events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.expired", createdAt: now))
+        }
+        return due.count
+    }
+
+    // MARK: DeliveryQueue
+
+    public func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob] {
+        let due = jobs.values.filter { !$0.done && $0.record.dueAt <= now && ($0.leaseUntil.map { $0 <= now } ?? true) }
+            .sorted { ($0.record.dueAt, $0.record.id) < ($1.record.dueAt, $1.record.id) }
+        var claimed: [ClaimedJob] = []
+        for var state in due where claimed.count < limit {
+            guard let v = verifications[state.record.verificationID], let d = deliveries[state.record.deliveryID] else {
+                jobs[state.record.id]?.done = true
+                continue
+            }
+            guard v.status == .pending, v.expiresAt > now, d.status == .queued else {
+                jobs[state.record.id]?.done = true
+                if d.status == .queued { deliveries[d.id]?.status = .canceled }
+                continue
+            }
+            state.leaseOwner = owner
+            state.leaseUntil = now.addingTimeInterval(leaseSeconds)
+            state.attempts += 1
+            jobs[state.record.id] = state
+            claimed.append(ClaimedJob(job: state.record, delivery: d, verification: withDeliveries(v), attempt: state.attempts))
+        }
+        return claimed
+    }
+
+    public func complete(_ outcome: SendOutcome) async throws -> Bool {
+        guard var state = jobs[outcome.jobID], !state.done, state.leaseOwner == outcome.leaseOwner else { return false }
+        state.done = true
+        jobs[outcome.jobID] = state
+        if var d = deliveries[outcome.deliveryID], d.status == .queued {
+            d.status = outcome.status
+            d.providerMessageID = outcome.providerMessageID
+            d.error = outcome.error
+            stamp(&d, outcome.status, outcome.at)
+            deliveries[d.id] = d
+        }
+        events.append(contentsOf: outcome.events)
+        if let fallback = outcome.fallback, var v = verifications[outcome.verificationID], v.status == .pending,
+           v.expiresAt > outcome.at, v.sendsUsed < v.maxSends {
+            v.sendsUsed += 1
+            v.channel = fallback.delivery.channel
+            v.planIndex = fallback.delivery.planIndex
+            v.updatedAt = outcome.at
+            verifications[v.id] = v
+            insert(fallback.delivery)
+            jobs[fallback.job.id] = JobState(record: fallback.job)
+            events.append(contentsOf: fallback.events)
+        }
+        return true
+    }
+
+    public func release(jobID: String, owner: String, dueAt: Date) async throws {
+        guard var state = jobs[jobID], !state.done, state.leaseOwner == owner else { return }
+        state.leaseOwner = nil
+        state.leaseUntil = nil
+        state.record.dueAt = dueAt
+        jobs[jobID] = state
+    }
+
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
+        guard var d = deliveries[deliveryID] else { return nil }
+        guard d.status.canMove(to: status) else { return d }
+        d.status = status
+        if error != nil { d.error = error }
+        stamp(&d, status, at)
+        deliveries[d.id] = d
+        return d
+    }
+
+    public func nextDueAt() async throws -> Date? {
+        jobs.values.filter { !$0.done }.map { max($0.record.dueAt, $0.leaseUntil ?? $0.record.dueAt) }.min()
+    }
+
+    public func pendingJobCount() async throws -> Int { jobs.values.filter { !$0.done }.count }
+
+    // MARK: TenantStore
+
+    public func createTenant(_ tenant: Tenant) async throws {
+        guard !tenantsByID.values.contains(where: { $0.name == tenant.name }) else { throw StoreError.conflict("tenant name taken") }
+        tenantsByID[tenant.id] = tenant
+    }
+
+    public func tenant(named name: String) async throws -> Tenant? { tenantsByID.values.first { $0.name == name } }
+    public func tenant(id: String) async throws -> Tenant? { tenantsByID[id] }
+    public func tenants() async throws -> [Tenant] { tenantsByID.values.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) } }
+    public func addKey(_ key: APIKeyRecord) async throws { keysByID[key.id] = key }
+
+    public func revokeKey(id: String, now: Date) async throws -> Bool {
+        guard var key = keysByID[id], key.revokedAt == nil else { return false }
+        key.revokedAt = now
+        keysByID[id] = key
+        return true
+    }
+
+    public func keys(tenantID: String) async throws -> [APIKeyRecord] {
+        keysByID.values.filter { $0.tenantID == tenantID }.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
+    public func tenant(forKeyHash hash: String) async throws -> Tenant? {
+        guard let key = keysByID.values.first(where: { $0.hash == hash && $0.revokedAt == nil }) else { return nil }
+        return tenantsByID[key.tenantID]
+    }
+
+    // MARK: GrantStore
+
+    public func redeemGrant(tokenHash: String, tenantID: String, now: Date) async throws -> RedeemOutcome {
+        guard var grant = grants[tokenHash], grant.tenantID == tenantID else { return .notFound }
+        if grant.redeemedAt != nil { return .alreadyRedeemed }
+        if grant.expiresAt <= now { return .expired }
+        grant.redeemedAt = now
+        grants[tokenHash] = grant
+        events.append(Event(tenantID: tenantID, verificationID: grant.verificationID, type: "grant.redeemed", createdAt: now))
+        return .redeemed(grant)
+    }
+
+    // MARK: IdempotencyStore
+
+    public func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin {
+        let id = [tenantID, scope, key].joined(separator: "\u{1}")
+        if let existing = idempotency[id], now.timeIntervalSince(existing.at) < 86_400 {
+            guard existing.hash == requestHash else { return .mismatch }
+            return existing.response.map(IdempotencyBegin.replay) ?? .inProgress
+        }
+        idempotency[id] = (requestHash, nil, now)
+        return .proceed
+    }
+
+    public func finishIdempotent(tenantID: String, scope: String, key: String, response: StoredResponse, now: Date) async throws {
+        let id = [tenantID, scope, key].joined(separator: "\u{1}")
+        guard let existing = idempotency[id] else { return }
+        idempotency[id] = (existing.hash, response, existing.at)
+    }
+
+    public func abandonIdempotent(tenantID: String, scope: String, key: String) async throws {
+        idempotency[[tenantID, scope, key].joined(separator: "\u{1}")] = nil
+    }
+
+    // MARK: OutboxStore
+
+    public func appendOutbox(_ message: OutboxMessage) async throws -> Bool {
+        guard !outboxMessages.contains(where: { $0.deliveryID == message.deliveryID }) else { return false }
+        outboxMessages.append(message)
+        return true
+    }
+
+    public func outbox(tenantID: String, to: String?, limit: Int) async throws -> [OutboxMessage] {
+        Array(outboxMessages.filter { $0.tenantID == tenantID && (to == nil || $0.to == to) }
+            .sorted { ($0.sentAt, $0.id) > ($1.sentAt, $1.id) }.prefix(limit))
+    }
+
+    public func ping() async throws {}
+
+    // MARK: helpers
+
+    private func failedKey(_ tenant: String, _ to: String, _ purpose: Purpose) -> String {
+        tenant + "|" + to + "|" + purpose.rawValue
+    }
+
+    private func insert(_ delivery: Delivery) {
+        deliveries[delivery.id] = delivery
+        deliveryOrder[delivery.verificationID, default: []].append(delivery.id)
+    }
+
+    private func withDeliveries(_ v: Verification) -> Verification {
+        var copy = v
+        copy.deliveries = (deliveryOrder[v.id] ?? []).compactMap { deliveries[$0] }
+        return copy
+    }
+
+    /// Moves a pending verification to a final status: wipes the sealed code, withdraws queued sends.
+    private func finalize(_ id: String, as status: VerificationStatus, now: Date) {
+        guard var v = verifications[id] else { return }
+        v.status = status
+        v.sealed = nil
+        v.updatedAt = now
+        verifications[id] = v
+        for deliveryID in deliveryOrder[id] ?? [] where deliveries[deliveryID]?.status == .queued {
+            deliveries[deliveryID]?.status = .canceled
+        }
+        for (jobID, state) in jobs where state.record.verificationID == id && !state.done {
+            jobs[jobID]?.done = true
+        }
+    }
+
+    private func stamp(_ d: inout Delivery, _ status: DeliveryStatus, _ at: Date) {
+        switch status {
+        case .sent: d.sentAt = d.sentAt ?? at
+        case .delivered: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at
+        case .read: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at; d.readAt = d.readAt ?? at
+        case .failed, .undeliverable: d.failedAt = d.failedAt ?? at
+        default: break
+        }
+    }
+}
