@@ -1,7 +1,7 @@
 public import Foundation
 
 /// The request context the app backend reports for its end user.
-public struct RequestContext: Sendable, Equatable, Codable {
+public struct ClientContext: Sendable, Equatable, Codable {
     public var ip: String?
     public var deviceID: String?
     public var userAgent: String?
@@ -61,7 +61,7 @@ public struct Verification: Sendable, Equatable {
     /// Resends made at the user's request (drives the growing cooldown).
     public var resends: Int
     public var resendAvailableAt: Date
-    public var context: RequestContext
+    public var context: ClientContext
     public var risk: RiskAssessment
     public var deliveries: [Delivery]
 
@@ -70,7 +70,7 @@ public struct Verification: Sendable, Equatable {
         userRef: String?, locale: String, codeLength: Int, digest: CodeDigest, sealed: SealedCode?,
         status: VerificationStatus, channel: Channel?, plan: DeliveryPlan, planIndex: Int, createdAt: Date,
         expiresAt: Date, updatedAt: Date, attemptsUsed: Int, maxAttempts: Int, sendsUsed: Int, maxSends: Int,
-        resends: Int, resendAvailableAt: Date, context: RequestContext, risk: RiskAssessment, deliveries: [Delivery]
+        resends: Int, resendAvailableAt: Date, context: ClientContext, risk: RiskAssessment, deliveries: [Delivery]
     ) {
         self.id = id
         self.tenantID = tenantID

@@ -21,9 +21,9 @@ public struct StartRequest: Sendable, Equatable {
     /// `auto` (or nil) for the plan's first channel, or a channel to start with.
     public var channel: String?
     public var locale: String?
-    public var context: RequestContext
+    public var context: ClientContext
 
-    public init(to: String, country: String? = nil, purpose: String, userRef: String? = nil, channel: String? = nil, locale: String? = nil, context: RequestContext = RequestContext()) {
+    public init(to: String, country: String? = nil, purpose: String, userRef: String? = nil, channel: String? = nil, locale: String? = nil, context: ClientContext = ClientContext()) {
         self.to = to
         self.country = country
         self.purpose = purpose

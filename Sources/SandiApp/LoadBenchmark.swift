@@ -1,0 +1,213 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SandiCore
+import Synchronization
+
+/// `sandi bench`: drives a running Sandi at a fixed concurrency and reports throughput and
+/// latency of start and check next to the same server's trivial endpoint (`GET /health/live`),
+/// measured in the same run, so the figures read as ratios on a noisy machine.
+public struct LoadBenchmark: Sendable {
+    public struct Options: Sendable {
+        public var baseURL: String
+        public var apiKey: String
+        public var concurrency: Int
+        public var seconds: Double
+        public var warmupSeconds: Double
+        public var rounds: Int
+
+        public init(baseURL: String, apiKey: String, concurrency: Int = 64, seconds: Double = 5, warmupSeconds: Double = 1, rounds: Int = 3) {
+            self.baseURL = baseURL
+            self.apiKey = apiKey
+            self.concurrency = concurrency
+            self.seconds = seconds
+            self.warmupSeconds = warmupSeconds
+            self.rounds = rounds
+        }
+    }
+
+    /// One phase's figures.
+    public struct Figures: Sendable, Codable {
+        public var requests: Int
+        public var errors: Int
+        public var throughput: Double
+        public var p50Ms: Double
+        public var p99Ms: Double
+    }
+
+    /// One round: the three phases measured back to back.
+    public struct Round: Sendable, Codable {
+        public var trivial: Figures
+        public var start: Figures
+        public var check: Figures
+        public var startRatio: Double { trivial.throughput > 0 ? start.throughput / trivial.throughput : 0 }
+        public var checkRatio: Double { trivial.throughput > 0 ? check.throughput / trivial.throughput : 0 }
+    }
+
+    public let options: Options
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    /// Runs `rounds` rounds and returns them.
+    public func run(progress: @Sendable (String) -> Void = { _ in }) async throws -> [Round] {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: options.concurrency)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        do {
+            let counter = Atomic<Int>(0)
+            let runID = UInt64.random(in: 0..<100_000)
+            var rounds: [Round] = []
+            _ = try await phase(client, seconds: options.warmupSeconds) { _ in try await self.trivial(client) }
+            for round in 1...max(1, options.rounds) {
+                let trivial = try await phase(client, seconds: options.seconds) { _ in try await self.trivial(client) }
+                progress("round \(round): trivial \(Int(trivial.figures.throughput)) req/s")
+                let started = Locked<[(String, String)]>([])
+                let start = try await phase(client, seconds: options.seconds) { _ in
+                    let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+                    let to = "+62812" + String(format: "%03d%05d", Int(runID % 1000), n % 100_000)
+                    let id = try await self.start(client, to: to)
+                    started.withLock { $0.append((id, to)) }
+                }
+                progress("round \(round): start \(Int(start.figures.throughput)) req/s")
+                let created = started.withLock { $0 }
+                let codes = try await fetchCodes(client, created)
+                let queue = Locked(codes[...])
+                let check = try await phase(client, seconds: options.seconds) { _ in
+                    guard let next = queue.withLock({ $0.popFirst() }) else { throw BenchError.exhausted }
+                    try await self.check(client, id: next.0, code: next.1)
+                }
+                progress("round \(round): check \(Int(check.figures.throughput)) req/s (\(codes.count) codes available)")
+                rounds.append(Round(trivial: trivial.figures, start: start.figures, check: check.figures))
+            }
+            try await client.shutdown()
+            return rounds
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    enum BenchError: Error { case status(UInt, String), exhausted, malformed }
+
+    private struct PhaseResult { var figures: Figures }
+
+    /// Runs `operation` from `concurrency` loops for `seconds`, timing each call.
+    private func phase(_ client: HTTPClient, seconds: Double, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> PhaseResult {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        let begin = ContinuousClock.now
+        let results = await withTaskGroup(of: ([Double], Int, ContinuousClock.Instant).self) { group in
+            for worker in 0..<options.concurrency {
+                group.addTask {
+                    var latencies: [Double] = []
+                    var errors = 0
+                    var last = ContinuousClock.now
+                    while ContinuousClock.now < deadline {
+                        let t0 = ContinuousClock.now
+                        do {
+                            try await operation(worker)
+                        } catch BenchError.exhausted {
+                            break
+                        } catch {
+                            errors += 1
+                        }
+                        last = ContinuousClock.now
+                        let d = last - t0
+                        latencies.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+                    }
+                    return (latencies, errors, last)
+                }
+            }
+            var all: [Double] = []
+            var errors = 0
+            var end = begin
+            for await (latencies, e, last) in group {
+                all += latencies
+                errors += e
+                end = max(end, last)
+            }
+            return (all, errors, end)
+        }
+        var latencies = results.0
+        latencies.sort()
+        let elapsed = results.2 - begin
+        let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        func percentile(_ p: Double) -> Double {
+            guard !latencies.isEmpty else { return 0 }
+            return latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
+        }
+        let ok = latencies.count - results.1
+        return PhaseResult(figures: Figures(
+            requests: latencies.count, errors: results.1, throughput: secondsElapsed > 0 ? Double(ok) / secondsElapsed : 0,
+            p50Ms: percentile(0.5), p99Ms: percentile(0.99)))
+    }
+
+    private func request(_ path: String, method: HTTPMethod = .GET, body: String? = nil) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: options.baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer " + options.apiKey)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        return request
+    }
+
+    private func send(_ client: HTTPClient, _ request: HTTPClientRequest, expect: UInt) async throws -> ByteBuffer {
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status.code == expect else { throw BenchError.status(response.status.code, String(buffer: body)) }
+        return body
+    }
+
+    private func trivial(_ client: HTTPClient) async throws {
+        _ = try await send(client, request("/health/live"), expect: 200)
+    }
+
+    private func start(_ client: HTTPClient, to: String) async throws -> String {
+        let body = try await send(client, request("/v1/verifications", method: .POST, body: #"{"to":"\#(to)","purpose":"password_reset","channel":"sms"}"#), expect: 201)
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)),
+              let id = fields["id"]?.stringValue else { throw BenchError.malformed }
+        return id
+    }
+
+    private func check(_ client: HTTPClient, id: String, code: String) async throws {
+        let body = try await send(client, request("/v1/verifications/\(id)/check", method: .POST, body: #"{"code":"\#(code)"}"#), expect: 200)
+        guard String(buffer: body).contains("\"valid\":true") else { throw BenchError.malformed }
+    }
+
+    /// Reads each new verification's code from the simulator's outbox (not timed).
+    private func fetchCodes(_ client: HTTPClient, _ created: [(String, String)]) async throws -> [(String, String)] {
+        let codes = Locked<[(String, String)]>([])
+        let work = Locked(created[...])
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<options.concurrency {
+                group.addTask {
+                    while let (id, to) = work.withLock({ $0.popFirst() }) {
+                        for _ in 0..<50 {
+                            if let body = try? await send(client, request("/v1/dev/outbox?to=" + to.replacingOccurrences(of: "+", with: "%2B")), expect: 200),
+                               case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)),
+                               case .array(let messages)? = fields["messages"], case .object(let first)? = messages.first,
+                               let code = first["code"]?.stringValue {
+                                codes.withLock { $0.append((id, code)) }
+                                break
+                            }
+                            try? await Task.sleep(for: .milliseconds(100))
+                        }
+                    }
+                }
+            }
+        }
+        return codes.withLock { $0 }
+    }
+}
+
+/// A value behind a lock that closures can share.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { mutex.withLock(body) }
+}

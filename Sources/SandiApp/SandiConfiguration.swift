@@ -1,0 +1,77 @@
+public import Configuration
+public import Foundation
+
+/// Sandi's typed configuration, read once at start. Keys (environment variable in brackets):
+/// `sandi.host` (SANDI_HOST, 127.0.0.1), `sandi.port` (SANDI_PORT, 8080), `sandi.data.dir`
+/// (SANDI_DATA_DIR, ./sandi-data), `sandi.database.url` (SANDI_DATABASE_URL), `sandi.env`
+/// (SANDI_ENV: development | production), `sandi.simulator.enabled` (SANDI_SIMULATOR_ENABLED),
+/// `sandi.code.keys` (SANDI_CODE_KEYS, secret: `kid:base64[,kid:base64…]`, current first),
+/// `sandi.metrics.token` (SANDI_METRICS_TOKEN, secret), `sandi.brand` (SANDI_BRAND),
+/// `sandi.sqlite.synchronous` (SANDI_SQLITE_SYNCHRONOUS: FULL | NORMAL), `sandi.log.level`
+/// (SANDI_LOG_LEVEL), `sandi.demo.tenant` (SANDI_DEMO_TENANT, true).
+public struct SandiConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    public var databaseURL: String?
+    public var production: Bool
+    public var simulatorEnabled: Bool
+    /// Code keys given by configuration (`kid:base64`), current first; nil: use the data directory's key file.
+    public var codeKeys: String?
+    public var metricsToken: String?
+    public var brand: String
+    public var sqliteSynchronous: String
+    public var logLevel: String
+    /// Whether a first start with no tenants creates the `demo` tenant and prints its key.
+    public var createDemoTenant: Bool
+
+    /// The example code key printed in the README, refused in production.
+    public static let documentedExampleKey = "k1:c2FuZGktZXhhbXBsZS1rZXktZG8tbm90LXVzZS1pbi1wcm9kISE="
+
+    public init(reader: ConfigReader) {
+        let env = reader.string(forKey: "sandi.env", default: "development").lowercased()
+        production = env == "production" || env == "prod"
+        host = reader.string(forKey: "sandi.host", default: "127.0.0.1")
+        port = reader.int(forKey: "sandi.port", default: 8080)
+        dataDirectory = reader.string(forKey: "sandi.data.dir", default: "./sandi-data")
+        databaseURL = reader.string(forKey: "sandi.database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        simulatorEnabled = reader.bool(forKey: "sandi.simulator.enabled", default: !production)
+        codeKeys = reader.string(forKey: "sandi.code.keys", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        metricsToken = reader.string(forKey: "sandi.metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        brand = reader.string(forKey: "sandi.brand", default: "Sandi")
+        sqliteSynchronous = reader.string(forKey: "sandi.sqlite.synchronous", default: "FULL")
+        logLevel = reader.string(forKey: "sandi.log.level", default: "info")
+        createDemoTenant = reader.bool(forKey: "sandi.demo.tenant", default: !production)
+    }
+
+    /// Reads configuration from, in order of precedence: `overrides` (command-line flags), the
+    /// environment, and the JSON file at `file` (when given).
+    public static func load(overrides: [String: String] = [:], file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> SandiConfiguration {
+        var providers: [any ConfigProvider] = []
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in overrides {
+            let content: ConfigContent = Int(value).map(ConfigContent.int) ?? Bool(value).map(ConfigContent.bool) ?? .string(value)
+            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
+        }
+        providers.append(InMemoryProvider(name: "flags", values: values))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL"])))
+        if let file = file ?? environment["SANDI_CONFIG"] {
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
+        }
+        return SandiConfiguration(reader: ConfigReader(providers: providers))
+    }
+
+    /// Problems that forbid starting; in production: the simulator on, or default or missing secrets.
+    public var startupProblems: [String] {
+        var problems: [String] = []
+        if !(0...65_535).contains(port) { problems.append("port must be 0–65535") }
+        guard production else { return problems }
+        if simulatorEnabled { problems.append("production refuses to start with the simulator on (SANDI_SIMULATOR_ENABLED=false)") }
+        if let keys = codeKeys {
+            if keys.contains(Self.documentedExampleKey) { problems.append("production refuses the example code key from the README") }
+        } else {
+            problems.append("production needs code keys from configuration (SANDI_CODE_KEYS), not generated ones")
+        }
+        return problems
+    }
+}

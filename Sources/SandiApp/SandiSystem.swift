@@ -1,0 +1,129 @@
+import Foundation
+public import Hummingbird
+public import Logging
+public import Prometheus
+public import SandiCore
+import SandiHTTP
+public import SandiProviders
+import SandiSQLite
+public import SandiWorkers
+import ServiceLifecycle
+
+/// Errors that stop Sandi from starting.
+public enum StartupError: Error, CustomStringConvertible {
+    case refused([String])
+    case unsupportedDatabase(String)
+
+    public var description: String {
+        switch self {
+        case .refused(let problems): "refusing to start: " + problems.joined(separator: "; ")
+        case .unsupportedDatabase(let scheme): "database URL scheme \(scheme) is not supported by this build (use the embedded SQLite default)"
+        }
+    }
+}
+
+/// Everything Sandi is made of, wired together: the composition root. Nothing else builds adapters.
+public struct SandiSystem: Sendable {
+    public let configuration: SandiConfiguration
+    public let store: any SandiStore
+    public let keyring: Keyring
+    public let clock: any TimeSource
+    public let simulator: SimulatorProvider?
+    public let service: VerificationService
+    public let worker: DeliveryWorker
+    public let registry: PrometheusCollectorRegistry
+    public let logger: Logger
+    private let closeStore: @Sendable () async throws -> Void
+
+    /// Opens storage (applying migrations on the embedded default), loads the keys, and builds the
+    /// providers, the service and the worker.
+    public static func open(_ configuration: SandiConfiguration, clock: any TimeSource = SystemTimeSource(), logger: Logger) async throws -> SandiSystem {
+        let problems = configuration.startupProblems
+        guard problems.isEmpty else { throw StartupError.refused(problems) }
+        let (store, close) = try await openStore(configuration, logger: logger)
+        let keyring = try configuration.codeKeys.map(KeyringFile.parse) ?? KeyringFile.loadOrCreate(directory: configuration.dataDirectory)
+        return build(configuration: configuration, store: store, keyring: keyring, clock: clock, logger: logger, close: close)
+    }
+
+    /// Builds the system over a given store (tests use this with the in-memory store).
+    public static func build(configuration: SandiConfiguration, store: any SandiStore, keyring: Keyring, clock: any TimeSource, logger: Logger, close: @escaping @Sendable () async throws -> Void = {}) -> SandiSystem {
+        let hasher = CodeHasher(keyring: keyring)
+        let doorbell = Doorbell()
+        let simulator = configuration.simulatorEnabled ? SimulatorProvider(outbox: store, hasher: hasher, clock: clock) : nil
+        let providers = ProviderRegistry(simulator.map { [$0] } ?? [])
+        let service = VerificationService(store: store, hasher: hasher, clock: clock, providers: providers, signal: doorbell)
+        let processor = DeliveryProcessor(
+            store: store, hasher: hasher, clock: clock, providers: providers,
+            renderer: MessageRenderer(brand: configuration.brand), signal: doorbell)
+        let worker = DeliveryWorker(processor: processor, doorbell: doorbell, logger: logger)
+        return SandiSystem(
+            configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator,
+            service: service, worker: worker, registry: PrometheusCollectorRegistry(), logger: logger, closeStore: close)
+    }
+
+    static func openStore(_ configuration: SandiConfiguration, logger: Logger) async throws -> (any SandiStore, @Sendable () async throws -> Void) {
+        let (store, close) = try await openSQLite(configuration, migrate: true, logger: logger)
+        return (store, close)
+    }
+
+    /// Opens the configured storage for administrative commands (migrations applied on SQLite).
+    public static func openStorage(_ configuration: SandiConfiguration) async throws -> (any SandiStore, @Sendable () async throws -> Void) {
+        try await openStore(configuration, logger: Logger(label: "sandi"))
+    }
+
+    static func openSQLite(_ configuration: SandiConfiguration, migrate: Bool, logger: Logger = Logger(label: "sandi")) async throws -> (SQLiteStore, @Sendable () async throws -> Void) {
+        if let url = configuration.databaseURL {
+            let scheme = url.split(separator: ":").first.map(String.init) ?? url
+            throw StartupError.unsupportedDatabase(scheme)
+        }
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let store = try await SQLiteStore.open(
+            path: configuration.dataDirectory + "/sandi.sqlite",
+            options: SQLiteStoreOptions(synchronous: configuration.sqliteSynchronous, migrate: migrate), logger: logger)
+        return (store, { try await store.close() })
+    }
+
+    /// The HTTP application.
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = SandiRouter.build(HTTPDependencies(
+            service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken))
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Sandi"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+
+    /// Creates the `demo` tenant on a first start with no tenants, writes its key to
+    /// `<data-dir>/demo-api-key` (0600) and returns the key (shown once).
+    public func bootstrapDemoTenant() async throws -> String? {
+        guard configuration.createDemoTenant, try await store.tenants().isEmpty else { return nil }
+        let now = clock.now
+        let tenant = Tenant(id: Identifier.make(.tenant), name: "demo", createdAt: now)
+        try await store.createTenant(tenant)
+        let (key, record) = APIKeyRecord.generate(tenantID: tenant.id, now: now)
+        try await store.addKey(record)
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+        try SecretFile.write(Data((key + "\n").utf8), to: configuration.dataDirectory + "/demo-api-key")
+        return key
+    }
+
+    /// Closes storage.
+    public func close() async throws { try await closeStore() }
+
+    /// Runs the HTTP server and the worker until SIGTERM/SIGINT; in-flight requests and sends
+    /// finish, queued deliveries stay queued for the next start.
+    public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await close()
+            throw error
+        }
+        try await close()
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+public import SandiCore
+
+/// Tenant and key administration used by the CLI.
+public struct TenantAdmin: Sendable {
+    public let store: any TenantStore
+    public let clock: any TimeSource
+
+    public init(store: any TenantStore, clock: any TimeSource = SystemTimeSource()) {
+        self.store = store
+        self.clock = clock
+    }
+
+    public enum AdminError: Error, CustomStringConvertible {
+        case invalidName(String)
+        case exists(String)
+        case unknownKey(String)
+
+        public var description: String {
+            switch self {
+            case .invalidName(let n): "invalid tenant name '\(n)': use 1–64 of a-z 0-9 - _ ."
+            case .exists(let n): "tenant '\(n)' already exists"
+            case .unknownKey(let id): "no live key \(id)"
+            }
+        }
+    }
+
+    /// Creates a tenant.
+    public func createTenant(named name: String) async throws -> Tenant {
+        guard Tenant.isValidName(name) else { throw AdminError.invalidName(name) }
+        if try await store.tenant(named: name) != nil { throw AdminError.exists(name) }
+        let tenant = Tenant(id: Identifier.make(.tenant), name: name, createdAt: clock.now)
+        try await store.createTenant(tenant)
+        return tenant
+    }
+
+    /// Creates a key for the tenant (creating the tenant if needed); returns the key, shown once.
+    public func createKey(tenantName: String) async throws -> (key: String, record: APIKeyRecord) {
+        let tenant: Tenant
+        if let existing = try await store.tenant(named: tenantName) {
+            tenant = existing
+        } else {
+            tenant = try await createTenant(named: tenantName)
+        }
+        let created = APIKeyRecord.generate(tenantID: tenant.id, now: clock.now)
+        try await store.addKey(created.record)
+        return created
+    }
+
+    /// Revokes a key by id.
+    public func revokeKey(id: String) async throws {
+        guard try await store.revokeKey(id: id, now: clock.now) else { throw AdminError.unknownKey(id) }
+    }
+}

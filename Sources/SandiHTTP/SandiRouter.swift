@@ -1,0 +1,64 @@
+public import Hummingbird
+public import Prometheus
+public import SandiCore
+public import SandiProviders
+
+/// What the HTTP adapter needs from the rest of Sandi.
+public struct HTTPDependencies: Sendable {
+    public var service: VerificationService
+    public var store: any SandiStore
+    /// The simulator, when it is on (its `/v1/dev` endpoints exist only then).
+    public var simulator: SimulatorProvider?
+    public var registry: PrometheusCollectorRegistry
+    public var metricsToken: String?
+
+    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil) {
+        self.service = service
+        self.store = store
+        self.simulator = simulator
+        self.registry = registry
+        self.metricsToken = metricsToken
+    }
+}
+
+/// Builds Sandi's HTTP responder: routes, authentication, metrics, and problem+json for every
+/// error (unknown routes included).
+public enum SandiRouter {
+    public static func build(_ deps: HTTPDependencies) -> ProblemResponderBuilder<Router<SandiRequestContext>> {
+        let router = Router(context: SandiRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(registry: deps.registry))
+        OpsController(store: deps.store, registry: deps.registry, metricsToken: deps.metricsToken).register(on: router)
+
+        let v1 = router.group("v1")
+            .add(middleware: APIKeyMiddleware<SandiRequestContext>(store: deps.store) { $0.tenant = $1 })
+            .group(context: TenantContext.self)
+        let idempotency = IdempotencyGuard(store: deps.store, clock: deps.service.clock)
+        VerificationController(service: deps.service, idempotency: idempotency).register(on: v1)
+        if let simulator = deps.simulator {
+            DevController(simulator: simulator, store: deps.store, parser: deps.service.parser, idempotency: idempotency).register(on: v1)
+        }
+        return ProblemResponderBuilder(router: router)
+    }
+}
+
+/// Wraps the router so that requests matching no route also answer problem+json.
+public struct ProblemResponderBuilder<Builder: HTTPResponderBuilder>: HTTPResponderBuilder where Builder.Responder.Context == SandiRequestContext {
+    let router: Builder
+
+    public func buildResponder() -> ProblemResponder<Builder.Responder> {
+        ProblemResponder(inner: router.buildResponder())
+    }
+}
+
+public struct ProblemResponder<Inner: HTTPResponder>: HTTPResponder where Inner.Context == SandiRequestContext {
+    let inner: Inner
+
+    public func respond(to request: Request, context: SandiRequestContext) async throws -> Response {
+        do {
+            return try await inner.respond(to: request, context: context)
+        } catch {
+            return ProblemMiddleware<SandiRequestContext>.problem(for: error, logger: context.logger).response()
+        }
+    }
+}

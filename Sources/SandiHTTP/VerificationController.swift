@@ -1,0 +1,129 @@
+import Foundation
+public import Hummingbird
+public import SandiCore
+
+/// `/v1/verifications…` and `/v1/grants/redeem`: parse and validate, call the service, answer JSON.
+public struct VerificationController: Sendable {
+    public let service: VerificationService
+    public let idempotency: IdempotencyGuard
+
+    public init(service: VerificationService, idempotency: IdempotencyGuard) {
+        self.service = service
+        self.idempotency = idempotency
+    }
+
+    public func register(on group: RouterGroup<TenantContext>) {
+        group.post("verifications", use: start)
+        group.post("verifications/check", use: checkByDestination)
+        group.get("verifications/:id", use: read)
+        group.post("verifications/:id/check", use: check)
+        group.post("verifications/:id/resend", use: resend)
+        group.post("verifications/:id/cancel", use: cancel)
+        group.post("grants/redeem", use: redeem)
+    }
+
+    @Sendable func start(_ request: Request, context: TenantContext) async throws -> Response {
+        let raw = try await JSONBody.readRaw(request)
+        let tenantID = context.tenant.id
+        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
+            var body = try JSONBody.parse(raw)
+        let to = body.string("to", required: true, maxLength: 40)
+        let purpose = body.string("purpose", required: true, maxLength: 40)
+        let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
+        let userRef = body.string("user_ref", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
+        let channel = body.string("channel", maxLength: 16)
+        let locale = body.string("locale", maxLength: 35, pattern: InputRules.isLocale, reason: "must be a language tag such as id or en-US")
+        var requestContext = ClientContext()
+        if let ctx = body.object("context") {
+            var inner = JSONBody(fields: ctx, raw: [])
+            requestContext.ip = inner.string("ip", maxLength: 45, pattern: InputRules.isIP, reason: "must be an IPv4 or IPv6 address")
+            requestContext.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
+            requestContext.userAgent = inner.string("user_agent", maxLength: 512, pattern: InputRules.isPrintable, reason: "must be printable text")
+            requestContext.appHash = inner.string("app_hash", maxLength: 11, pattern: InputRules.isAppHash, reason: "must be an 11-character SMS Retriever hash")
+            for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
+        }
+        try body.validate()
+            let verification = try await service.start(tenantID: tenantID, StartRequest(
+                to: to ?? "", country: country, purpose: purpose ?? "", userRef: userRef, channel: channel,
+                locale: locale, context: requestContext))
+            return try JSONResponse.make(.created, VerificationBody(v: verification, events: nil))
+        }
+    }
+
+    @Sendable func read(_ request: Request, context: TenantContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let verification = try await service.read(id: id, tenantID: context.tenant.id)
+        let include = request.uri.queryParameters.get("include")?.split(separator: ",").map(String.init) ?? []
+        let events = include.contains("events") ? try await service.events(id: id, tenantID: context.tenant.id) : nil
+        return try JSONResponse.make(.ok, VerificationBody(v: verification, events: events))
+    }
+
+    @Sendable func check(_ request: Request, context: TenantContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let raw = try await JSONBody.readRaw(request)
+        let tenantID = context.tenant.id
+        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
+            var body = try JSONBody.parse(raw)
+        let code = body.string("code", required: true, maxLength: 32)
+        try body.validate()
+            let result = try await service.check(id: id, tenantID: tenantID, code: code ?? "")
+            return try JSONResponse.make(.ok, CheckBody(r: result))
+        }
+    }
+
+    @Sendable func checkByDestination(_ request: Request, context: TenantContext) async throws -> Response {
+        let raw = try await JSONBody.readRaw(request)
+        let tenantID = context.tenant.id
+        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
+            var body = try JSONBody.parse(raw)
+        let to = body.string("to", required: true, maxLength: 40)
+        let purpose = body.string("purpose", required: true, maxLength: 40)
+        let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
+        let code = body.string("code", required: true, maxLength: 32)
+        try body.validate()
+            let result = try await service.check(tenantID: tenantID, to: to ?? "", country: country, purpose: purpose ?? "", code: code ?? "")
+            return try JSONResponse.make(.ok, CheckBody(r: result))
+        }
+    }
+
+    @Sendable func resend(_ request: Request, context: TenantContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let raw = try await JSONBody.readRaw(request)
+        let tenantID = context.tenant.id
+        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
+            var body = try JSONBody.parse(raw, emptyIsObject: true)
+        let channel = body.string("channel", maxLength: 16)
+        try body.validate()
+            let verification = try await service.resend(id: id, tenantID: tenantID, channel: channel)
+            return try JSONResponse.make(.ok, VerificationBody(v: verification, events: nil))
+        }
+    }
+
+    @Sendable func cancel(_ request: Request, context: TenantContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        let raw = try await JSONBody.readRaw(request)
+        let tenantID = context.tenant.id
+        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
+            _ = try JSONBody.parse(raw, emptyIsObject: true)
+            let verification = try await service.cancel(id: id, tenantID: tenantID)
+            return try JSONResponse.make(.ok, VerificationBody(v: verification, events: nil))
+        }
+    }
+
+    @Sendable func redeem(_ request: Request, context: TenantContext) async throws -> Response {
+        let raw = try await JSONBody.readRaw(request)
+        let tenantID = context.tenant.id
+        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
+            var body = try JSONBody.parse(raw)
+            let token = body.string("token", required: true, maxLength: 128)
+            try body.validate()
+            let grant = try await service.redeem(token: token ?? "", tenantID: tenantID)
+            return try JSONResponse.make(.ok, [
+                "verification_id": JSONValue.string(grant.verificationID),
+                "user_ref": grant.userRef.map(JSONValue.string) ?? .null,
+                "to": .string(grant.to), "purpose": .string(grant.purpose.rawValue),
+                "redeemed_at": .string(Timestamp.format(grant.redeemedAt ?? service.clock.now)),
+            ])
+        }
+    }
+}

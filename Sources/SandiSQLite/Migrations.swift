@@ -1,0 +1,76 @@
+/// Versioned schema migrations, applied in order; each runs once, in its own transaction.
+enum SQLiteMigrations {
+    /// `(version, name, statements)`; never edit a released migration, add a new one.
+    static let all: [(version: Int, name: String, statements: [String])] = [
+        (1, "core", [
+            """
+            CREATE TABLE tenants (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)
+            """,
+            """
+            CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), hash TEXT NOT NULL UNIQUE,
+                hint TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER)
+            """,
+            """
+            CREATE TABLE verifications (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, to_number TEXT NOT NULL, country TEXT, operator TEXT,
+                purpose TEXT NOT NULL, user_ref TEXT, locale TEXT NOT NULL, code_length INTEGER NOT NULL,
+                code_key_id TEXT NOT NULL, code_mac TEXT NOT NULL, sealed_key_id TEXT, sealed_box TEXT,
+                status TEXT NOT NULL, channel TEXT, plan TEXT NOT NULL, plan_index INTEGER NOT NULL,
+                created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+                attempts_used INTEGER NOT NULL, max_attempts INTEGER NOT NULL, sends_used INTEGER NOT NULL,
+                max_sends INTEGER NOT NULL, resends INTEGER NOT NULL, resend_available_at INTEGER NOT NULL,
+                context TEXT NOT NULL, risk TEXT NOT NULL)
+            """,
+            "CREATE INDEX verifications_live ON verifications(tenant_id, to_number, purpose) WHERE status = 'pending'",
+            "CREATE INDEX verifications_expiry ON verifications(expires_at) WHERE status = 'pending'",
+            """
+            CREATE TABLE deliveries (
+                id TEXT PRIMARY KEY, verification_id TEXT NOT NULL, tenant_id TEXT NOT NULL, channel TEXT NOT NULL,
+                provider TEXT NOT NULL, status TEXT NOT NULL, plan_index INTEGER NOT NULL, queued_at INTEGER NOT NULL,
+                sent_at INTEGER, delivered_at INTEGER, read_at INTEGER, failed_at INTEGER, error TEXT,
+                provider_message_id TEXT)
+            """,
+            "CREATE INDEX deliveries_verification ON deliveries(verification_id, queued_at)",
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, verification_id TEXT NOT NULL, tenant_id TEXT NOT NULL,
+                due_at INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until INTEGER,
+                attempts INTEGER NOT NULL DEFAULT 0)
+            """,
+            "CREATE INDEX jobs_due ON jobs(due_at) WHERE done = 0",
+            "CREATE INDEX jobs_verification ON jobs(verification_id) WHERE done = 0",
+            """
+            CREATE TABLE events (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
+                verification_id TEXT, type TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL)
+            """,
+            "CREATE INDEX events_verification ON events(verification_id, seq)",
+            """
+            CREATE TABLE failed_checks (
+                tenant_id TEXT NOT NULL, to_number TEXT NOT NULL, purpose TEXT NOT NULL, count INTEGER NOT NULL,
+                last_failed_at INTEGER NOT NULL, PRIMARY KEY (tenant_id, to_number, purpose))
+            """,
+            """
+            CREATE TABLE grants (
+                token_hash TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, verification_id TEXT NOT NULL, user_ref TEXT,
+                to_number TEXT NOT NULL, purpose TEXT NOT NULL, created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL, redeemed_at INTEGER)
+            """,
+            """
+            CREATE TABLE idempotency (
+                tenant_id TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+                status INTEGER, body BLOB, content_type TEXT, created_at INTEGER NOT NULL,
+                PRIMARY KEY (tenant_id, scope, key))
+            """,
+            """
+            CREATE TABLE outbox (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, delivery_id TEXT NOT NULL UNIQUE, channel TEXT NOT NULL,
+                to_number TEXT NOT NULL, text_key_id TEXT NOT NULL, text_box TEXT NOT NULL, code_key_id TEXT,
+                code_box TEXT, sent_at INTEGER NOT NULL)
+            """,
+            "CREATE INDEX outbox_to ON outbox(tenant_id, to_number, sent_at)",
+        ]),
+    ]
+}

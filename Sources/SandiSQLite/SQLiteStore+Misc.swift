@@ -1,0 +1,95 @@
+public import Foundation
+import NIOCore
+public import SandiCore
+import SQLiteNIO
+
+extension SQLiteStore {
+    public func redeemGrant(tokenHash: String, tenantID: String, now: Date) async throws -> RedeemOutcome {
+        try await db.write { tx in
+            let rows = try await tx.query(
+                """
+                UPDATE grants SET redeemed_at = ? WHERE token_hash = ? AND tenant_id = ? AND redeemed_at IS NULL AND expires_at > ?
+                RETURNING *
+                """, [.ms(now), .text(tokenHash), .text(tenantID), .ms(now)])
+            if let row = rows.first {
+                let grant = Grant(
+                    tokenHash: tokenHash, tenantID: tenantID, verificationID: try row.string("verification_id"),
+                    userRef: row.optionalString("user_ref"), to: try row.string("to_number"),
+                    purpose: try row.decode("purpose", as: Purpose.self), createdAt: try row.date("created_at"),
+                    expiresAt: try row.date("expires_at"), redeemedAt: now)
+                try await Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: grant.verificationID, type: "grant.redeemed", createdAt: now)])
+                return .redeemed(grant)
+            }
+            guard let row = try await tx.query("SELECT redeemed_at FROM grants WHERE token_hash = ? AND tenant_id = ?",
+                                               [.text(tokenHash), .text(tenantID)]).first
+            else { return .notFound }
+            return row.optionalDate("redeemed_at") != nil ? .alreadyRedeemed : .expired
+        }
+    }
+
+    public func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin {
+        try await db.write { tx in
+            let binds: [SQLiteData] = [.text(tenantID), .text(scope), .text(key)]
+            try await tx.query("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at <= ?",
+                               binds + [.integer(Int(Timestamp.millis(now)) - 86_400_000)])
+            let inserted = try await tx.query(
+                "INSERT INTO idempotency (tenant_id, scope, key, request_hash, created_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING key",
+                binds + [.text(requestHash), .ms(now)])
+            if !inserted.isEmpty { return .proceed }
+            guard let row = try await tx.query("SELECT * FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ?", binds).first
+            else { return .proceed }
+            guard try row.string("request_hash") == requestHash else { return .mismatch }
+            guard let status = row.column("status")?.integer, let body = row.column("body")?.blob else { return .inProgress }
+            return .replay(StoredResponse(status: Int(status), body: Array(buffer: body), contentType: row.optionalString("content_type") ?? "application/json"))
+        }
+    }
+
+    public func finishIdempotent(tenantID: String, scope: String, key: String, response: StoredResponse, now: Date) async throws {
+        try await db.write { tx in
+            try await tx.query(
+                "UPDATE idempotency SET status = ?, body = ?, content_type = ? WHERE tenant_id = ? AND scope = ? AND key = ?",
+                [.integer(response.status), .blob(ByteBuffer(bytes: response.body)), .text(response.contentType),
+                 .text(tenantID), .text(scope), .text(key)])
+        }
+    }
+
+    public func abandonIdempotent(tenantID: String, scope: String, key: String) async throws {
+        try await db.write { tx in
+            try await tx.query("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND status IS NULL",
+                               [.text(tenantID), .text(scope), .text(key)])
+        }
+    }
+
+    public func appendOutbox(_ message: OutboxMessage) async throws -> Bool {
+        try await db.write { tx in
+            try await tx.query(
+                """
+                INSERT INTO outbox (id, tenant_id, delivery_id, channel, to_number, text_key_id, text_box, code_key_id, code_box, sent_at)
+                VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (delivery_id) DO NOTHING RETURNING id
+                """,
+                [.text(message.id), .text(message.tenantID), .text(message.deliveryID), .text(message.channel.rawValue),
+                 .text(message.to), .text(message.sealedText.keyID), .text(message.sealedText.box),
+                 .text(message.sealedCode?.keyID), .text(message.sealedCode?.box), .ms(message.sentAt)]).count == 1
+        }
+    }
+
+    public func outbox(tenantID: String, to: String?, limit: Int) async throws -> [OutboxMessage] {
+        try await db.read { tx in
+            var sql = "SELECT * FROM outbox WHERE tenant_id = ?"
+            var binds: [SQLiteData] = [.text(tenantID)]
+            if let to { sql += " AND to_number = ?"; binds.append(.text(to)) }
+            sql += " ORDER BY sent_at DESC, rowid DESC LIMIT ?"
+            binds.append(.integer(limit))
+            return try await tx.query(sql, binds).map { row in
+                let code: SealedCode? = row.optionalString("code_key_id").flatMap { key in
+                    row.optionalString("code_box").map { SealedCode(keyID: key, box: $0) }
+                }
+                return OutboxMessage(
+                    id: try row.string("id"), tenantID: try row.string("tenant_id"), deliveryID: try row.string("delivery_id"),
+                    channel: try row.decode("channel", as: Channel.self), to: try row.string("to_number"),
+                    sealedText: SealedCode(keyID: try row.string("text_key_id"), box: try row.string("text_box")),
+                    sealedCode: code, sentAt: try row.date("sent_at"))
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+public import Foundation
+public import SandiCore
+import SQLiteNIO
+
+extension SQLiteStore {
+    public func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob] {
+        try await db.write { tx in
+            let nowMS = SQLiteData.ms(now)
+            // Withdraw due jobs whose code may no longer travel.
+            try await tx.query(
+                """
+                UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND id IN (
+                    SELECT j.delivery_id FROM jobs j JOIN verifications v ON v.id = j.verification_id
+                    WHERE j.done = 0 AND j.due_at <= ? AND (v.status <> 'pending' OR v.expires_at <= ?))
+                """, [nowMS, nowMS])
+            try await tx.query(
+                """
+                UPDATE jobs SET done = 1 WHERE done = 0 AND due_at <= ? AND verification_id IN (
+                    SELECT id FROM verifications WHERE status <> 'pending' OR expires_at <= ?)
+                """, [nowMS, nowMS])
+            let claimed = try await tx.query(
+                """
+                UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT id FROM jobs WHERE done = 0 AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+                    ORDER BY due_at, id LIMIT ?)
+                RETURNING id, delivery_id, verification_id, tenant_id, due_at, attempts
+                """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), nowMS, nowMS, .integer(limit)])
+            var out: [ClaimedJob] = []
+            for row in claimed {
+                let job = DeliveryJobRecord(
+                    id: try row.string("id"), deliveryID: try row.string("delivery_id"),
+                    verificationID: try row.string("verification_id"), tenantID: try row.string("tenant_id"),
+                    dueAt: try row.date("due_at"))
+                guard let v = try await Self.loadVerification(tx, id: job.verificationID, tenantID: job.tenantID),
+                      let d = v.deliveries.first(where: { $0.id == job.deliveryID }), d.status == .queued
+                else {
+                    try await tx.query("UPDATE jobs SET done = 1 WHERE id = ?", [.text(job.id)])
+                    continue
+                }
+                out.append(ClaimedJob(job: job, delivery: d, verification: v, attempt: try row.int("attempts")))
+            }
+            return out.sorted { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
+        }
+    }
+
+    public func complete(_ outcome: SendOutcome) async throws -> Bool {
+        try await db.write { tx in
+            let closed = try await tx.query(
+                "UPDATE jobs SET done = 1, lease_until = NULL WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
+                [.text(outcome.jobID), .text(outcome.leaseOwner)])
+            guard !closed.isEmpty else { return false }
+            let at = SQLiteData.ms(outcome.at)
+            let reached = outcome.status == .delivered || outcome.status == .read
+            try await tx.query(
+                """
+                UPDATE deliveries SET status = ?, provider_message_id = ?, error = ?,
+                    sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END,
+                    delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END,
+                    read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END,
+                    failed_at = CASE WHEN ? THEN COALESCE(failed_at, ?) ELSE failed_at END
+                WHERE id = ? AND status = 'queued'
+                """,
+                [.text(outcome.status.rawValue), .text(outcome.providerMessageID), .text(outcome.error),
+                 .flag(outcome.status.rank >= 1 && !outcome.status.isFailure && outcome.status != .canceled), at,
+                 .flag(reached), at, .flag(outcome.status == .read), at, .flag(outcome.status.isFailure), at,
+                 .text(outcome.deliveryID)])
+            try await Self.insert(tx, events: outcome.events)
+            if let fallback = outcome.fallback {
+                let advanced = try await tx.query(
+                    """
+                    UPDATE verifications SET sends_used = sends_used + 1, channel = ?, plan_index = ?, updated_at = ?
+                    WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends RETURNING id
+                    """,
+                    [.text(fallback.delivery.channel.rawValue), .integer(fallback.delivery.planIndex), at,
+                     .text(outcome.verificationID), at])
+                if !advanced.isEmpty {
+                    try await Self.insert(tx, delivery: fallback.delivery)
+                    try await Self.insert(tx, job: fallback.job)
+                    try await Self.insert(tx, events: fallback.events)
+                }
+            }
+            return true
+        }
+    }
+
+    public func release(jobID: String, owner: String, dueAt: Date) async throws {
+        try await db.write { tx in
+            try await tx.query(
+                "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, due_at = ? WHERE id = ? AND done = 0 AND lease_owner = ?",
+                [.ms(dueAt), .text(jobID), .text(owner)])
+        }
+    }
+
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
+        try await db.write { tx in
+            guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
+            var d = try Self.decodeDelivery(row)
+            guard d.status.canMove(to: status) else { return d }
+            d.status = status
+            if let error { d.error = error }
+            switch status {
+            case .sent: d.sentAt = d.sentAt ?? at
+            case .delivered: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at
+            case .read: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at; d.readAt = d.readAt ?? at
+            case .failed, .undeliverable: d.failedAt = d.failedAt ?? at
+            default: break
+            }
+            try await tx.query(
+                "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
+                [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])
+            return d
+        }
+    }
+
+    public func nextDueAt() async throws -> Date? {
+        try await db.read { tx in
+            try await tx.query("SELECT MIN(MAX(due_at, COALESCE(lease_until, due_at))) AS due FROM jobs WHERE done = 0")
+                .first?.optionalDate("due")
+        }
+    }
+
+    public func pendingJobCount() async throws -> Int {
+        try await db.read { tx in try await tx.query("SELECT COUNT(*) AS n FROM jobs WHERE done = 0").first?.int("n") ?? 0 }
+    }
+}

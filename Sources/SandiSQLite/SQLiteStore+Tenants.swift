@@ -1,0 +1,63 @@
+public import Foundation
+public import SandiCore
+import SQLiteNIO
+
+extension SQLiteStore {
+    public func createTenant(_ tenant: Tenant) async throws {
+        let created = try await db.write { tx in
+            try await tx.query(
+                "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+                [.text(tenant.id), .text(tenant.name), .ms(tenant.createdAt)]).count
+        }
+        if created == 0 { throw StoreError.conflict("tenant name taken") }
+    }
+
+    public func tenant(named name: String) async throws -> Tenant? {
+        try await db.read { tx in try await tx.query("SELECT * FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.decodeTenant) }
+    }
+
+    public func tenant(id: String) async throws -> Tenant? {
+        try await db.read { tx in try await tx.query("SELECT * FROM tenants WHERE id = ?", [.text(id)]).first.map(Self.decodeTenant) }
+    }
+
+    public func tenants() async throws -> [Tenant] {
+        try await db.read { tx in try await tx.query("SELECT * FROM tenants ORDER BY created_at, name").map(Self.decodeTenant) }
+    }
+
+    public func addKey(_ key: APIKeyRecord) async throws {
+        try await db.write { tx in
+            try await tx.query(
+                "INSERT INTO api_keys (id, tenant_id, hash, hint, created_at, revoked_at) VALUES (?,?,?,?,?,?)",
+                [.text(key.id), .text(key.tenantID), .text(key.hash), .text(key.hint), .ms(key.createdAt), .ms(key.revokedAt)])
+        }
+    }
+
+    public func revokeKey(id: String, now: Date) async throws -> Bool {
+        try await db.write { tx in
+            try await tx.query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id", [.ms(now), .text(id)]).count == 1
+        }
+    }
+
+    public func keys(tenantID: String) async throws -> [APIKeyRecord] {
+        try await db.read { tx in
+            try await tx.query("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id", [.text(tenantID)]).map(Self.decodeKey)
+        }
+    }
+
+    public func tenant(forKeyHash hash: String) async throws -> Tenant? {
+        try await db.read { tx in
+            try await tx.query(
+                "SELECT t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL",
+                [.text(hash)]).first.map(Self.decodeTenant)
+        }
+    }
+
+    static func decodeTenant(_ row: SQLiteRow) throws -> Tenant {
+        Tenant(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"))
+    }
+
+    static func decodeKey(_ row: SQLiteRow) throws -> APIKeyRecord {
+        APIKeyRecord(id: try row.string("id"), tenantID: try row.string("tenant_id"), hash: try row.string("hash"),
+                     hint: try row.string("hint"), createdAt: try row.date("created_at"), revokedAt: row.optionalDate("revoked_at"))
+    }
+}

@@ -1,0 +1,293 @@
+public import Foundation
+public import SandiCore
+import SQLiteNIO
+
+extension SQLiteStore {
+    static let verificationColumns = """
+        id, tenant_id, to_number, country, operator, purpose, user_ref, locale, code_length, code_key_id, code_mac,
+        sealed_key_id, sealed_box, status, channel, plan, plan_index, created_at, expires_at, updated_at, attempts_used,
+        max_attempts, sends_used, max_sends, resends, resend_available_at, context, risk
+        """
+
+    public func create(_ creation: VerificationCreation) async throws -> [String] {
+        let v = creation.verification
+        let plan = try JSONColumn.encode(v.plan)
+        let context = try JSONColumn.encode(v.context)
+        let risk = try JSONColumn.encode(v.risk)
+        return try await db.write { tx in
+            let superseded = try await tx.query(
+                """
+                UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
+                WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND status = 'pending' RETURNING id
+                """, [.ms(v.createdAt), .text(v.tenantID), .text(v.to), .text(v.purpose.rawValue)]
+            ).map { try $0.string("id") }.sorted()
+            for id in superseded {
+                try await Self.withdrawQueued(tx, verificationID: id)
+                try await Self.insert(tx, events: [Event(
+                    tenantID: v.tenantID, verificationID: id, type: "verification.canceled", createdAt: v.createdAt,
+                    data: ["reason": "superseded", "superseded_by": .string(v.id)])])
+            }
+            try await tx.query(
+                "INSERT INTO verifications (\(Self.verificationColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    .text(v.id), .text(v.tenantID), .text(v.to), .text(v.country), .text(v.operator), .text(v.purpose.rawValue),
+                    .text(v.userRef), .text(v.locale), .integer(v.codeLength), .text(v.digest.keyID), .text(v.digest.mac),
+                    .text(v.sealed?.keyID), .text(v.sealed?.box), .text(v.status.rawValue), .text(v.channel?.rawValue),
+                    .text(plan), .integer(v.planIndex), .ms(v.createdAt), .ms(v.expiresAt), .ms(v.updatedAt),
+                    .integer(v.attemptsUsed), .integer(v.maxAttempts), .integer(v.sendsUsed), .integer(v.maxSends),
+                    .integer(v.resends), .ms(v.resendAvailableAt), .text(context), .text(risk),
+                ])
+            for delivery in v.deliveries { try await Self.insert(tx, delivery: delivery) }
+            if let job = creation.job { try await Self.insert(tx, job: job) }
+            try await Self.insert(tx, events: creation.events)
+            return superseded
+        }
+    }
+
+    public func verification(id: String, tenantID: String) async throws -> Verification? {
+        try await db.read { tx in try await Self.loadVerification(tx, id: id, tenantID: tenantID) }
+    }
+
+    public func liveVerification(tenantID: String, to: String, purpose: Purpose, now: Date) async throws -> Verification? {
+        try await db.read { tx in
+            let rows = try await tx.query(
+                """
+                SELECT \(Self.verificationColumns) FROM verifications
+                WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND status = 'pending' AND expires_at > ?
+                ORDER BY created_at DESC LIMIT 1
+                """, [.text(tenantID), .text(to), .text(purpose.rawValue), .ms(now)])
+            guard let row = rows.first else { return nil }
+            var v = try Self.decodeVerification(row)
+            v.deliveries = try await Self.loadDeliveries(tx, verificationID: v.id)
+            return v
+        }
+    }
+
+    public func applyCheck(_ check: CheckRecord) async throws -> CheckApplied {
+        let grantBinds: [SQLiteData]? = check.grant.map { g in
+            [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
+             .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)]
+        }
+        return try await db.write { tx in
+            let now = SQLiteData.ms(check.now)
+            let id = SQLiteData.text(check.verificationID)
+            let tenant = SQLiteData.text(check.tenantID)
+            if check.valid {
+                let rows = try await tx.query(
+                    """
+                    UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
+                    WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND attempts_used < max_attempts
+                    RETURNING to_number, purpose, attempts_used
+                    """, [now, id, tenant, now])
+                if let row = rows.first {
+                    try await Self.withdrawQueued(tx, verificationID: check.verificationID)
+                    try await tx.query("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?",
+                                       [tenant, .text(try row.string("to_number")), .text(try row.string("purpose"))])
+                    if let grantBinds {
+                        try await tx.query(
+                            "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                            grantBinds)
+                    }
+                    try await Self.insert(tx, events: [Event(
+                        tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.approved",
+                        createdAt: check.now,
+                        data: ["attempts_used": .number(Double(try row.int("attempts_used") + 1)), "grant": .bool(check.grant != nil)])])
+                    guard let after = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID) else { return .notFound }
+                    return .approved(after)
+                }
+            } else {
+                let rows = try await tx.query(
+                    """
+                    UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?,
+                        status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
+                        sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
+                        sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
+                    WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND attempts_used < max_attempts
+                    RETURNING to_number, purpose, status, attempts_used, max_attempts
+                    """, [now, id, tenant, now])
+                if let row = rows.first {
+                    let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
+                    try await tx.query(
+                        """
+                        INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at) VALUES (?, ?, ?, 1, ?)
+                        ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
+                            count = CASE WHEN failed_checks.last_failed_at <= ? THEN 1 ELSE failed_checks.count + 1 END,
+                            last_failed_at = excluded.last_failed_at
+                        """, [tenant, .text(try row.string("to_number")), .text(try row.string("purpose")), now, .integer(window)])
+                    let remaining = try row.int("max_attempts") - row.int("attempts_used")
+                    var events = [Event(tenantID: check.tenantID, verificationID: check.verificationID,
+                                        type: "verification.check_failed", createdAt: check.now,
+                                        data: ["attempts_remaining": .number(Double(remaining))])]
+                    if try row.string("status") == "locked" {
+                        try await Self.withdrawQueued(tx, verificationID: check.verificationID)
+                        events.append(Event(tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.locked", createdAt: check.now))
+                    }
+                    try await Self.insert(tx, events: events)
+                    guard let after = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID) else { return .notFound }
+                    return .rejected(after)
+                }
+            }
+            guard let current = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID) else { return .notFound }
+            return .unchanged(current)
+        }
+    }
+
+    public func applyResend(_ resend: ResendRecord) async throws -> Bool {
+        try await db.write { tx in
+            let rows = try await tx.query(
+                """
+                UPDATE verifications SET sends_used = sends_used + 1, resends = resends + 1, channel = ?, plan_index = ?,
+                    resend_available_at = ?, updated_at = ?
+                WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND sends_used = ?
+                    AND sends_used < max_sends
+                RETURNING id
+                """,
+                [.text(resend.channel.rawValue), .integer(resend.planIndex), .ms(resend.resendAvailableAt), .ms(resend.now),
+                 .text(resend.verificationID), .text(resend.tenantID), .ms(resend.now), .integer(resend.expectedSendsUsed)])
+            guard !rows.isEmpty else { return false }
+            try await Self.insert(tx, delivery: resend.delivery)
+            try await Self.insert(tx, job: resend.job)
+            try await Self.insert(tx, events: resend.events)
+            return true
+        }
+    }
+
+    public func cancel(id: String, tenantID: String, now: Date) async throws -> Bool? {
+        try await db.write { tx in
+            let rows = try await tx.query(
+                """
+                UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
+                WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? RETURNING id
+                """, [.ms(now), .text(id), .text(tenantID), .ms(now)])
+            if rows.isEmpty {
+                let exists = try await tx.query("SELECT 1 AS one FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
+                return exists.isEmpty ? nil : false
+            }
+            try await Self.withdrawQueued(tx, verificationID: id)
+            try await Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: id, type: "verification.canceled", createdAt: now, data: ["reason": "api"])])
+            return true
+        }
+    }
+
+    public func events(verificationID: String, tenantID: String) async throws -> [Event] {
+        try await db.read { tx in
+            try await tx.query(
+                "SELECT id, tenant_id, verification_id, type, created_at, data FROM events WHERE verification_id = ? AND tenant_id = ? ORDER BY seq",
+                [.text(verificationID), .text(tenantID)]
+            ).map { row in
+                Event(id: try row.string("id"), tenantID: try row.string("tenant_id"), verificationID: row.optionalString("verification_id"),
+                      type: try row.string("type"), createdAt: try row.date("created_at"),
+                      data: try JSONColumn.decode([String: JSONValue].self, try row.string("data")))
+            }
+        }
+    }
+
+    public func failedChecks(tenantID: String, to: String, purpose: Purpose, now: Date, windowSeconds: Int) async throws -> FailedCheckCount {
+        try await db.read { tx in
+            let rows = try await tx.query(
+                "SELECT count, last_failed_at FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND last_failed_at > ?",
+                [.text(tenantID), .text(to), .text(purpose.rawValue), .integer(Int(Timestamp.millis(now)) - windowSeconds * 1000)])
+            guard let row = rows.first else { return FailedCheckCount(count: 0, lastFailedAt: nil) }
+            return FailedCheckCount(count: try row.int("count"), lastFailedAt: try row.date("last_failed_at"))
+        }
+    }
+
+    public func expireDue(now: Date, limit: Int) async throws -> Int {
+        try await db.write { tx in
+            let rows = try await tx.query(
+                """
+                UPDATE verifications SET status = 'expired', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
+                WHERE id IN (SELECT id FROM verifications WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?)
+                RETURNING id, tenant_id
+                """, [.ms(now), .ms(now), .integer(limit)])
+            var events: [Event] = []
+            for row in rows {
+                let id = try row.string("id")
+                try await Self.withdrawQueued(tx, verificationID: id)
+                events.append(Event(tenantID: try row.string("tenant_id"), verificationID: id, type: "verification.expired", createdAt: now))
+            }
+            try await Self.insert(tx, events: events)
+            return rows.count
+        }
+    }
+
+    // MARK: shared statements
+
+    static func withdrawQueued(_ tx: SQLiteExecutor.Tx, verificationID: String) async throws {
+        try await tx.query("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued'", [.text(verificationID)])
+        try await tx.query("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0", [.text(verificationID)])
+    }
+
+    static func insert(_ tx: SQLiteExecutor.Tx, delivery d: Delivery) async throws {
+        try await tx.query(
+            """
+            INSERT INTO deliveries (id, verification_id, tenant_id, channel, provider, status, plan_index, queued_at, sent_at,
+                delivered_at, read_at, failed_at, error, provider_message_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+            """,
+            [.text(d.id), .text(d.verificationID), .text(d.tenantID), .text(d.channel.rawValue), .text(d.provider),
+             .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt), .ms(d.sentAt), .ms(d.deliveredAt),
+             .ms(d.readAt), .ms(d.failedAt), .text(d.error), .text(d.providerMessageID)])
+    }
+
+    static func insert(_ tx: SQLiteExecutor.Tx, job: DeliveryJobRecord) async throws {
+        try await tx.query(
+            "INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) VALUES (?,?,?,?,?)",
+            [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
+    }
+
+    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event]) async throws {
+        guard !events.isEmpty else { return }
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(events.count * 6)
+        for e in events {
+            binds += [.text(e.id), .text(e.tenantID), .text(e.verificationID), .text(e.type), .ms(e.createdAt), .text(try JSONColumn.encode(e.data))]
+        }
+        let values = Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ",")
+        try await tx.query("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES \(values)", binds)
+    }
+
+    static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String) async throws -> Verification? {
+        let rows = try await tx.query("SELECT \(verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
+        guard let row = rows.first else { return nil }
+        var v = try decodeVerification(row)
+        v.deliveries = try await loadDeliveries(tx, verificationID: id)
+        return v
+    }
+
+    static func loadDeliveries(_ tx: SQLiteExecutor.Tx, verificationID: String) async throws -> [Delivery] {
+        try await tx.query("SELECT * FROM deliveries WHERE verification_id = ? ORDER BY queued_at, rowid", [.text(verificationID)])
+            .map(decodeDelivery)
+    }
+
+    static func decodeDelivery(_ row: SQLiteRow) throws -> Delivery {
+        Delivery(
+            id: try row.string("id"), verificationID: try row.string("verification_id"), tenantID: try row.string("tenant_id"),
+            channel: try row.decode("channel", as: Channel.self), provider: try row.string("provider"),
+            status: try row.decode("status", as: DeliveryStatus.self), planIndex: try row.int("plan_index"),
+            queuedAt: try row.date("queued_at"), sentAt: row.optionalDate("sent_at"), deliveredAt: row.optionalDate("delivered_at"),
+            readAt: row.optionalDate("read_at"), failedAt: row.optionalDate("failed_at"), error: row.optionalString("error"),
+            providerMessageID: row.optionalString("provider_message_id"))
+    }
+
+    static func decodeVerification(_ row: SQLiteRow) throws -> Verification {
+        let sealed: SealedCode? = {
+            guard let key = row.optionalString("sealed_key_id"), let box = row.optionalString("sealed_box") else { return nil }
+            return SealedCode(keyID: key, box: box)
+        }()
+        return Verification(
+            id: try row.string("id"), tenantID: try row.string("tenant_id"), to: try row.string("to_number"),
+            country: row.optionalString("country"), operator: row.optionalString("operator"),
+            purpose: try row.decode("purpose", as: Purpose.self), userRef: row.optionalString("user_ref"),
+            locale: try row.string("locale"), codeLength: try row.int("code_length"),
+            digest: CodeDigest(keyID: try row.string("code_key_id"), mac: try row.string("code_mac")), sealed: sealed,
+            status: try row.decode("status", as: VerificationStatus.self),
+            channel: row.optionalString("channel").flatMap(Channel.init(rawValue:)),
+            plan: try JSONColumn.decode(DeliveryPlan.self, try row.string("plan")), planIndex: try row.int("plan_index"),
+            createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), updatedAt: try row.date("updated_at"),
+            attemptsUsed: try row.int("attempts_used"), maxAttempts: try row.int("max_attempts"),
+            sendsUsed: try row.int("sends_used"), maxSends: try row.int("max_sends"), resends: try row.int("resends"),
+            resendAvailableAt: try row.date("resend_available_at"),
+            context: try JSONColumn.decode(ClientContext.self, try row.string("context")),
+            risk: try JSONColumn.decode(RiskAssessment.self, try row.string("risk")), deliveries: [])
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+public import Logging
+public import SandiCore
+import NIOPosix
+import SQLiteNIO
+
+/// Options of the SQLite store.
+public struct SQLiteStoreOptions: Sendable {
+    /// `FULL` (default: every commit reaches the disk before a response) or `NORMAL` (a crash of the
+    /// machine, not of the process, may lose the last commits).
+    public var synchronous: String = "FULL"
+    /// Writes committed together at most.
+    public var maxBatch: Int = 256
+    /// Whether opening applies pending migrations (the embedded default does; `sandi migrate` does not).
+    public var migrate: Bool = true
+
+    public init(synchronous: String = "FULL", maxBatch: Int = 256, migrate: Bool = true) {
+        self.synchronous = synchronous
+        self.maxBatch = maxBatch
+        self.migrate = migrate
+    }
+}
+
+/// The embedded default storage: one SQLite file in WAL mode, owned by an actor that runs writes
+/// with group commit. Implements every storage port.
+public final class SQLiteStore: SandiStore {
+    let db: SQLiteExecutor
+    let path: String
+
+    private init(db: SQLiteExecutor, path: String) {
+        self.db = db
+        self.path = path
+    }
+
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    public static func open(path: String, options: SQLiteStoreOptions = SQLiteStoreOptions(), logger: Logger = Logger(label: "sandi.sqlite")) async throws -> SQLiteStore {
+        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let mode = options.synchronous.uppercased() == "NORMAL" ? "NORMAL" : "FULL"
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(mode)", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+            _ = try await connection.query(pragma, [])
+        }
+        let store = SQLiteStore(db: SQLiteExecutor(connection: connection, maxBatch: options.maxBatch, logger: logger), path: path)
+        if options.migrate { try await store.migrate() }
+        return store
+    }
+
+    /// The applied schema version and the versions still to apply.
+    public func migrationStatus() async throws -> (current: Int, pending: [Int]) {
+        let current = try await db.read { tx in
+            try await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)")
+            return try await tx.query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").first?.int("v") ?? 0
+        }
+        return (current, SQLiteMigrations.all.map(\.version).filter { $0 > current })
+    }
+
+    /// Applies every pending migration, each in its own transaction. Returns the versions applied.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        let (current, _) = try await migrationStatus()
+        var applied: [Int] = []
+        for migration in SQLiteMigrations.all where migration.version > current {
+            try await db.write { tx in
+                for statement in migration.statements { try await tx.query(statement) }
+                try await tx.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                                   [.integer(migration.version), .text(migration.name), .ms(Date())])
+            }
+            applied.append(migration.version)
+        }
+        return applied
+    }
+
+    /// Closes the connection (after queued work finished).
+    public func close() async throws {
+        try await db.read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
+        try await db.connection.close()
+    }
+
+    public func ping() async throws {
+        try await db.read { tx in _ = try await tx.query("SELECT 1") }
+    }
+}

@@ -1,0 +1,99 @@
+public import Logging
+public import SandiCore
+public import ServiceLifecycle
+import Foundation
+
+/// Options of the delivery worker.
+public struct DeliveryWorkerOptions: Sendable {
+    /// Longest wait between looks at the queue when nothing rings.
+    public var pollInterval: Duration = .milliseconds(500)
+    /// How long a claimed job stays leased to this worker (longer than any provider timeout).
+    public var leaseSeconds: Double = 30
+    /// Jobs claimed per look.
+    public var batchSize: Int = 64
+    /// Sends in flight at once.
+    public var concurrency: Int = 32
+
+    public init(pollInterval: Duration = .milliseconds(500), leaseSeconds: Double = 30, batchSize: Int = 64, concurrency: Int = 32) {
+        self.pollInterval = pollInterval
+        self.leaseSeconds = leaseSeconds
+        self.batchSize = batchSize
+        self.concurrency = concurrency
+    }
+}
+
+/// The background service that hands queued deliveries to their providers, and marks codes past
+/// their expiry as expired. On graceful shutdown it finishes the sends in flight and leaves the
+/// rest queued for the next start.
+public struct DeliveryWorker: Service {
+    public let processor: DeliveryProcessor
+    public let doorbell: Doorbell
+    public let options: DeliveryWorkerOptions
+    public let owner: String
+    public let logger: Logger
+
+    public init(processor: DeliveryProcessor, doorbell: Doorbell, options: DeliveryWorkerOptions = DeliveryWorkerOptions(), owner: String = "worker-" + Identifier.randomBase32(bytes: 5), logger: Logger) {
+        self.processor = processor
+        self.doorbell = doorbell
+        self.options = options
+        self.owner = owner
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        logger.info("delivery worker started", metadata: ["owner": .string(owner)])
+        var lastSweep = ContinuousClock.now
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let handled = try await runOnce()
+                if ContinuousClock.now - lastSweep > .seconds(1) {
+                    _ = try await processor.store.expireDue(now: processor.clock.now, limit: 1000)
+                    lastSweep = ContinuousClock.now
+                }
+                if handled == 0 {
+                    try? await cancelWhenGracefulShutdown {
+                        await doorbell.wait(upTo: try await waitTime())
+                    }
+                }
+            } catch {
+                logger.error("delivery worker pass failed", metadata: ["error": "\(type(of: error))"])
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            }
+        }
+        logger.info("delivery worker stopped", metadata: ["owner": .string(owner)])
+    }
+
+    /// Claims the due jobs once and processes them; returns how many were claimed.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let claimed = try await processor.store.claimDue(
+            now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
+        guard !claimed.isEmpty else { return 0 }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for job in claimed {
+                if inFlight >= options.concurrency {
+                    try await group.next()
+                    inFlight -= 1
+                }
+                group.addTask {
+                    do {
+                        try await processor.process(job, owner: owner)
+                    } catch {
+                        logger.error("delivery failed to record", metadata: ["delivery_id": .string(job.delivery.id), "error": "\(type(of: error))"])
+                    }
+                }
+                inFlight += 1
+            }
+            try await group.waitForAll()
+        }
+        return claimed.count
+    }
+
+    private func waitTime() async throws -> Duration {
+        guard let next = try await processor.store.nextDueAt() else { return options.pollInterval }
+        let seconds = next.timeIntervalSince(processor.clock.now)
+        if seconds <= 0 { return .milliseconds(10) }
+        return min(options.pollInterval, .milliseconds(Int(seconds * 1000) + 1))
+    }
+}
