@@ -1,0 +1,324 @@
+import Foundation
+public import SandiCore
+
+/// A broken promise of a store, with where it was found.
+public struct ContractViolation: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The contract every storage adapter must keep: one suite, run against the in-memory store,
+/// SQLite and (later) PostgreSQL. Each check gets a fresh, empty store from the factory.
+public enum StoreContract {
+    public typealias Factory = @Sendable () async throws -> any SandiStore
+
+    /// A named check.
+    public struct Check: Sendable, CustomStringConvertible {
+        public let name: String
+        public let run: @Sendable (any SandiStore) async throws -> Void
+        public var description: String { name }
+    }
+
+    static func expect(_ condition: Bool, _ message: @autoclosure () -> String, line: Int = #line) throws {
+        if !condition { throw ContractViolation(description: "line \(line): \(message())") }
+    }
+
+    static let t0 = Date(timeIntervalSince1970: 1_795_000_000)
+
+    /// Every check of the contract.
+    public static let all: [Check] = verificationChecks + queueChecks + otherChecks
+
+    static let verificationChecks: [Check] = [
+        Check(name: "create and read back, tenant-scoped") { store in
+            let c = try Fixtures.creation(now: t0)
+            let superseded = try await store.create(c)
+            try expect(superseded.isEmpty, "nothing to supersede")
+            let read = try await store.verification(id: c.verification.id, tenantID: "ten_a")
+            try expect(read?.digest == c.verification.digest && read?.sealed == c.verification.sealed, "digest and seal round-trip")
+            try expect(read?.plan == c.verification.plan && read?.context == c.verification.context, "plan and context round-trip")
+            try expect(read?.expiresAt == c.verification.expiresAt && read?.resendAvailableAt == c.verification.resendAvailableAt, "times round-trip")
+            try expect(read?.deliveries.map(\.id) == c.verification.deliveries.map(\.id), "deliveries round-trip")
+            try expect(read?.deliveries.first?.status == .queued, "first delivery queued")
+            try expect(try await store.verification(id: c.verification.id, tenantID: "ten_b") == nil, "another tenant sees nothing")
+            try expect(try await store.events(verificationID: c.verification.id, tenantID: "ten_a").map(\.type) == ["verification.created", "delivery.queued"], "events oldest first")
+            try expect(try await store.events(verificationID: c.verification.id, tenantID: "ten_b").isEmpty, "events are tenant-scoped")
+        },
+        Check(name: "a new verification supersedes the live one of the same destination and purpose") { store in
+            let first = try Fixtures.creation(now: t0)
+            _ = try await store.create(first)
+            let otherPurpose = try Fixtures.creation(purpose: .login, now: t0)
+            _ = try await store.create(otherPurpose)
+            let otherTenant = try Fixtures.creation(tenant: "ten_b", now: t0)
+            _ = try await store.create(otherTenant)
+            let second = try Fixtures.creation(now: t0.addingTimeInterval(5))
+            let superseded = try await store.create(second)
+            try expect(superseded == [first.verification.id], "supersedes exactly the first, got \(superseded)")
+            let old = try await store.verification(id: first.verification.id, tenantID: "ten_a")
+            try expect(old?.status == .canceled && old?.sealed == nil, "old one canceled and its sealed code wiped")
+            try expect(old?.deliveries.first?.status == .canceled, "old queued send withdrawn")
+            try expect(try await store.verification(id: otherPurpose.verification.id, tenantID: "ten_a")?.status == .pending, "other purpose untouched")
+            try expect(try await store.verification(id: otherTenant.verification.id, tenantID: "ten_b")?.status == .pending, "other tenant untouched")
+            let events = try await store.events(verificationID: first.verification.id, tenantID: "ten_a")
+            try expect(events.last?.type == "verification.canceled" && events.last?.data["reason"] == "superseded", "canceled event with reason")
+            let claimed = try await store.claimDue(now: t0.addingTimeInterval(10), owner: "w", leaseSeconds: 30, limit: 10)
+            try expect(!claimed.contains { $0.verification.id == first.verification.id }, "old send never claimed")
+        },
+        Check(name: "live verification: pending and unexpired only") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            try expect(try await store.liveVerification(tenantID: "ten_a", to: c.verification.to, purpose: .passwordReset, now: t0)?.id == c.verification.id, "found")
+            try expect(try await store.liveVerification(tenantID: "ten_a", to: c.verification.to, purpose: .login, now: t0) == nil, "purpose-bound")
+            try expect(try await store.liveVerification(tenantID: "ten_a", to: c.verification.to, purpose: .passwordReset, now: t0.addingTimeInterval(301)) == nil, "not after expiry")
+        },
+        Check(name: "wrong codes use attempts and lock at the limit") { store in
+            let c = try Fixtures.creation(now: t0, maxAttempts: 3)
+            _ = try await store.create(c)
+            let id = c.verification.id
+            func wrong(_ at: Double) -> CheckRecord { CheckRecord(verificationID: id, tenantID: "ten_a", valid: false, now: t0.addingTimeInterval(at), grant: nil, failedCheckWindowSeconds: 3600) }
+            guard case .rejected(let a) = try await store.applyCheck(wrong(1)) else { throw ContractViolation(description: "first wrong code rejected") }
+            try expect(a.attemptsRemaining == 2 && a.status == .pending, "2 left")
+            _ = try await store.applyCheck(wrong(2))
+            guard case .rejected(let c3) = try await store.applyCheck(wrong(3)) else { throw ContractViolation(description: "third rejected") }
+            try expect(c3.status == .locked && c3.attemptsRemaining == 0 && c3.sealed == nil, "locked, sealed code wiped")
+            let right = CheckRecord(verificationID: id, tenantID: "ten_a", valid: true, now: t0.addingTimeInterval(4), grant: nil, failedCheckWindowSeconds: 3600)
+            guard case .unchanged(let after) = try await store.applyCheck(right) else { throw ContractViolation(description: "right code after lock changes nothing") }
+            try expect(after.status == .locked, "stays locked")
+            let count = try await store.failedChecks(tenantID: "ten_a", to: c.verification.to, purpose: .passwordReset, now: t0.addingTimeInterval(5), windowSeconds: 3600)
+            try expect(count.count == 3, "3 failures counted per destination, got \(count.count)")
+            try expect(try await store.applyCheck(CheckRecord(verificationID: id, tenantID: "ten_b", valid: true, now: t0, grant: nil, failedCheckWindowSeconds: 3600)) == .notFound, "other tenant: not found")
+        },
+        Check(name: "approval happens once, even under concurrent checks, and stores the grant") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let id = c.verification.id
+            let results = try await withThrowingTaskGroup(of: CheckApplied.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        let grant = Grant(tokenHash: "hash-\(i)", tenantID: "ten_a", verificationID: id, userRef: "u-1", to: c.verification.to,
+                                          purpose: .passwordReset, createdAt: t0, expiresAt: t0.addingTimeInterval(600))
+                        return try await store.applyCheck(CheckRecord(verificationID: id, tenantID: "ten_a", valid: true, now: t0.addingTimeInterval(1), grant: grant, failedCheckWindowSeconds: 3600))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let approvals = results.filter { if case .approved = $0 { true } else { false } }
+            try expect(approvals.count == 1, "exactly one approval, got \(approvals.count)")
+            let v = try await store.verification(id: id, tenantID: "ten_a")
+            try expect(v?.status == .approved && v?.sealed == nil, "approved, sealed code wiped")
+            var redeemed = 0
+            for i in 0..<8 {
+                if case .redeemed = try await store.redeemGrant(tokenHash: "hash-\(i)", tenantID: "ten_a", now: t0.addingTimeInterval(2)) { redeemed += 1 }
+            }
+            try expect(redeemed == 1, "only the winning check's grant exists, got \(redeemed)")
+        },
+        Check(name: "approval resets the per-destination failure count; the window forgets old failures") { store in
+            let first = try Fixtures.creation(now: t0)
+            _ = try await store.create(first)
+            _ = try await store.applyCheck(CheckRecord(verificationID: first.verification.id, tenantID: "ten_a", valid: false, now: t0, grant: nil, failedCheckWindowSeconds: 100))
+            let second = try Fixtures.creation(now: t0.addingTimeInterval(1))
+            _ = try await store.create(second)
+            _ = try await store.applyCheck(CheckRecord(verificationID: second.verification.id, tenantID: "ten_a", valid: false, now: t0.addingTimeInterval(2), grant: nil, failedCheckWindowSeconds: 100))
+            var count = try await store.failedChecks(tenantID: "ten_a", to: first.verification.to, purpose: .passwordReset, now: t0.addingTimeInterval(3), windowSeconds: 100)
+            try expect(count.count == 2, "failures add up across verifications, got \(count.count)")
+            count = try await store.failedChecks(tenantID: "ten_a", to: first.verification.to, purpose: .passwordReset, now: t0.addingTimeInterval(200), windowSeconds: 100)
+            try expect(count.count == 0, "forgotten after the window")
+            _ = try await store.applyCheck(CheckRecord(verificationID: second.verification.id, tenantID: "ten_a", valid: true, now: t0.addingTimeInterval(4), grant: nil, failedCheckWindowSeconds: 100))
+            count = try await store.failedChecks(tenantID: "ten_a", to: first.verification.to, purpose: .passwordReset, now: t0.addingTimeInterval(5), windowSeconds: 100)
+            try expect(count.count == 0, "approval resets")
+        },
+        Check(name: "checks after expiry change nothing; expireDue marks and withdraws") { store in
+            let c = try Fixtures.creation(now: t0, ttl: 60)
+            _ = try await store.create(c)
+            let late = t0.addingTimeInterval(61)
+            guard case .unchanged = try await store.applyCheck(CheckRecord(verificationID: c.verification.id, tenantID: "ten_a", valid: true, now: late, grant: nil, failedCheckWindowSeconds: 60))
+            else { throw ContractViolation(description: "expired: unchanged") }
+            try expect(try await store.expireDue(now: late, limit: 100) == 1, "one expired")
+            let v = try await store.verification(id: c.verification.id, tenantID: "ten_a")
+            try expect(v?.status == .expired && v?.sealed == nil && v?.deliveries.first?.status == .canceled, "expired, sealed wiped, send withdrawn")
+            try expect(try await store.events(verificationID: c.verification.id, tenantID: "ten_a").last?.type == "verification.expired", "expired event")
+            try expect(try await store.expireDue(now: late, limit: 100) == 0, "only once")
+        },
+        Check(name: "resend applies only to an unchanged pending verification with sends left") { store in
+            let c = try Fixtures.creation(now: t0, maxSends: 2)
+            _ = try await store.create(c)
+            let v = c.verification
+            func resend(expected: Int, at: Double) -> ResendRecord {
+                let (d, j) = Fixtures.delivery(for: v, channel: .sms, planIndex: 1, now: t0.addingTimeInterval(at))
+                return ResendRecord(verificationID: v.id, tenantID: "ten_a", expectedSendsUsed: expected, channel: .sms, planIndex: 1, delivery: d, job: j,
+                                    resendAvailableAt: t0.addingTimeInterval(at + 60), now: t0.addingTimeInterval(at), events: [])
+            }
+            try expect(try await store.applyResend(resend(expected: 0, at: 31)) == false, "stale expectation refused")
+            try expect(try await store.applyResend(resend(expected: 1, at: 31)) == true, "applied")
+            let after = try await store.verification(id: v.id, tenantID: "ten_a")
+            try expect(after?.sendsUsed == 2 && after?.resends == 1 && after?.channel == .sms && after?.deliveries.count == 2, "sends, channel and delivery updated")
+            try expect(try await store.applyResend(resend(expected: 2, at: 100)) == false, "no sends left")
+        },
+        Check(name: "cancel: pending once; unknown or foreign is nil") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            try expect(try await store.cancel(id: c.verification.id, tenantID: "ten_b", now: t0) == nil, "foreign: nil")
+            try expect(try await store.cancel(id: "ver_unknown", tenantID: "ten_a", now: t0) == nil, "unknown: nil")
+            try expect(try await store.cancel(id: c.verification.id, tenantID: "ten_a", now: t0) == true, "canceled")
+            try expect(try await store.cancel(id: c.verification.id, tenantID: "ten_a", now: t0) == false, "not pending anymore")
+            let v = try await store.verification(id: c.verification.id, tenantID: "ten_a")
+            try expect(v?.status == .canceled && v?.sealed == nil && v?.deliveries.first?.status == .canceled, "canceled and withdrawn")
+        },
+    ]
+
+    static let queueChecks: [Check] = [
+        Check(name: "jobs are leased: one owner at a time, reclaimed after the lease") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            try expect(try await store.pendingJobCount() == 1, "one pending job")
+            try expect(try await store.nextDueAt() == t0, "due now")
+            let first = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            try expect(first.count == 1 && first[0].attempt == 1 && first[0].delivery.id == c.verification.deliveries[0].id, "claimed once")
+            try expect(first[0].verification.sealed != nil, "the claim carries the sealed code")
+            try expect(try await store.claimDue(now: t0.addingTimeInterval(10), owner: "b", leaseSeconds: 30, limit: 10).isEmpty, "leased jobs are not claimed again")
+            let again = try await store.claimDue(now: t0.addingTimeInterval(31), owner: "b", leaseSeconds: 30, limit: 10)
+            try expect(again.count == 1 && again[0].attempt == 2, "reclaimed after the lease ran out")
+            let lost = SendOutcome(jobID: again[0].job.id, leaseOwner: "a", deliveryID: again[0].delivery.id, verificationID: c.verification.id,
+                                   tenantID: "ten_a", status: .sent, providerMessageID: "m1", error: nil, at: t0.addingTimeInterval(32), events: [], fallback: nil)
+            try expect(try await store.complete(lost) == false, "a former owner cannot complete")
+            var won = lost
+            won = SendOutcome(jobID: won.jobID, leaseOwner: "b", deliveryID: won.deliveryID, verificationID: won.verificationID, tenantID: "ten_a",
+                              status: .delivered, providerMessageID: "m1", error: nil, at: t0.addingTimeInterval(32),
+                              events: [Event(tenantID: "ten_a", verificationID: c.verification.id, type: "delivery.sent", createdAt: t0.addingTimeInterval(32))], fallback: nil)
+            try expect(try await store.complete(won) == true, "the owner completes")
+            try expect(try await store.complete(won) == false, "only once")
+            let v = try await store.verification(id: c.verification.id, tenantID: "ten_a")
+            try expect(v?.deliveries.first?.status == .delivered && v?.deliveries.first?.sentAt != nil && v?.deliveries.first?.deliveredAt != nil, "delivered with times")
+            let pending = try await store.pendingJobCount()
+            let nextDue = try await store.nextDueAt()
+            try expect(pending == 0 && nextDue == nil, "queue empty")
+            try expect(try await store.events(verificationID: c.verification.id, tenantID: "ten_a").last?.type == "delivery.sent", "outcome events stored")
+        },
+        Check(name: "sends of a verification that is no longer pending are withdrawn, not claimed") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let expired = try Fixtures.creation(to: "+6281234567891", now: t0, ttl: 30)
+            _ = try await store.create(expired)
+            _ = try await store.cancel(id: c.verification.id, tenantID: "ten_a", now: t0)
+            try expect(try await store.claimDue(now: t0.addingTimeInterval(31), owner: "a", leaseSeconds: 30, limit: 10).isEmpty, "nothing claimable")
+            let v = try await store.verification(id: expired.verification.id, tenantID: "ten_a")
+            try expect(v?.deliveries.first?.status == .canceled, "expired code's send withdrawn")
+        },
+        Check(name: "a failed send with a fallback queues the next step atomically") { store in
+            let c = try Fixtures.creation(now: t0, maxSends: 2)
+            _ = try await store.create(c)
+            let claimed = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            let (next, job) = Fixtures.delivery(for: c.verification, channel: .sms, planIndex: 1, now: t0.addingTimeInterval(1))
+            let outcome = SendOutcome(jobID: claimed[0].job.id, leaseOwner: "a", deliveryID: claimed[0].delivery.id, verificationID: c.verification.id,
+                                      tenantID: "ten_a", status: .undeliverable, providerMessageID: nil, error: "not on whatsapp", at: t0.addingTimeInterval(1),
+                                      events: [], fallback: FallbackRecord(delivery: next, job: job, events: [Event(tenantID: "ten_a", verificationID: c.verification.id, type: "delivery.fallback", createdAt: t0.addingTimeInterval(1))]))
+            try expect(try await store.complete(outcome), "completed")
+            let v = try await store.verification(id: c.verification.id, tenantID: "ten_a")
+            try expect(v?.deliveries.map(\.status) == [.undeliverable, .queued], "failed then queued: \(v?.deliveries.map(\.status) ?? [])")
+            try expect(v?.deliveries.first?.error == "not on whatsapp" && v?.deliveries.first?.failedAt != nil, "error recorded")
+            try expect(v?.channel == .sms && v?.planIndex == 1 && v?.sendsUsed == 2, "verification moved to sms")
+            let nextClaim = try await store.claimDue(now: t0.addingTimeInterval(1), owner: "a", leaseSeconds: 30, limit: 10)
+            try expect(nextClaim.map(\.delivery.id) == [next.id], "fallback claimable")
+            // No sends left: a further fallback is not applied.
+            let (third, thirdJob) = Fixtures.delivery(for: c.verification, channel: .voice, planIndex: 2, now: t0.addingTimeInterval(2))
+            _ = try await store.complete(SendOutcome(jobID: nextClaim[0].job.id, leaseOwner: "a", deliveryID: next.id, verificationID: c.verification.id,
+                                                     tenantID: "ten_a", status: .failed, providerMessageID: nil, error: "x", at: t0.addingTimeInterval(2),
+                                                     events: [], fallback: FallbackRecord(delivery: third, job: thirdJob, events: [])))
+            try expect(try await store.verification(id: c.verification.id, tenantID: "ten_a")?.deliveries.count == 2, "no third send beyond max sends")
+        },
+        Check(name: "receipts move deliveries forward only; unknown deliveries change nothing") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let claimed = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            _ = try await store.complete(SendOutcome(jobID: claimed[0].job.id, leaseOwner: "a", deliveryID: claimed[0].delivery.id, verificationID: c.verification.id,
+                                                     tenantID: "ten_a", status: .sent, providerMessageID: "m", error: nil, at: t0, events: [], fallback: nil))
+            let id = claimed[0].delivery.id
+            try expect(try await store.applyReceipt(deliveryID: id, status: .read, at: t0.addingTimeInterval(3), error: nil)?.status == .read, "read (implies delivered)")
+            let early = try await store.applyReceipt(deliveryID: id, status: .delivered, at: t0.addingTimeInterval(2), error: nil)
+            try expect(early?.status == .read && early?.deliveredAt != nil, "late 'delivered' after 'read' keeps read")
+            try expect(try await store.applyReceipt(deliveryID: id, status: .failed, at: t0.addingTimeInterval(4), error: "x")?.status == .read, "no failure after read")
+            try expect(try await store.applyReceipt(deliveryID: "dlv_nope", status: .delivered, at: t0, error: nil) == nil, "unknown delivery: nil")
+        },
+        Check(name: "released jobs come back when due") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let claimed = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            try await store.release(jobID: claimed[0].job.id, owner: "a", dueAt: t0.addingTimeInterval(5))
+            try expect(try await store.claimDue(now: t0.addingTimeInterval(4), owner: "a", leaseSeconds: 30, limit: 10).isEmpty, "not before due")
+            try expect(try await store.nextDueAt() == t0.addingTimeInterval(5), "next due reported")
+            try expect(try await store.claimDue(now: t0.addingTimeInterval(5), owner: "b", leaseSeconds: 30, limit: 10).count == 1, "claimable when due")
+        },
+        Check(name: "many concurrent writes all land") { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<100 {
+                    group.addTask {
+                        _ = try await store.create(try Fixtures.creation(to: "+62812000\(String(format: "%05d", i))", now: t0))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try expect(try await store.pendingJobCount() == 100, "100 jobs")
+        },
+    ]
+
+    static let otherChecks: [Check] = [
+        Check(name: "tenants and keys") { store in
+            let a = Tenant(id: "ten_a", name: "acme", createdAt: t0)
+            try await store.createTenant(a)
+            var conflict = false
+            do { try await store.createTenant(Tenant(id: "ten_b", name: "acme", createdAt: t0)) } catch StoreError.conflict { conflict = true }
+            try expect(conflict, "names are unique")
+            let (_, record) = APIKeyRecord.generate(tenantID: a.id, now: t0)
+            try await store.addKey(record)
+            try expect(try await store.tenant(forKeyHash: record.hash) == a, "key finds its tenant")
+            let byName = try await store.tenant(named: "acme")
+            let byID = try await store.tenant(id: "ten_a")
+            try expect(byName == a && byID == a, "lookups")
+            try expect(try await store.keys(tenantID: a.id).map(\.id) == [record.id], "listed")
+            try expect(try await store.revokeKey(id: record.id, now: t0) == true, "revoked")
+            try expect(try await store.revokeKey(id: record.id, now: t0) == false, "only once")
+            try expect(try await store.tenant(forKeyHash: record.hash) == nil, "revoked keys find nothing")
+            try expect(try await store.tenants().map(\.name) == ["acme"], "tenants listed")
+        },
+        Check(name: "grants: once, not after expiry, tenant-scoped") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let grant = Grant(tokenHash: "h1", tenantID: "ten_a", verificationID: c.verification.id, userRef: "u-1", to: c.verification.to,
+                              purpose: .passwordReset, createdAt: t0, expiresAt: t0.addingTimeInterval(600))
+            _ = try await store.applyCheck(CheckRecord(verificationID: c.verification.id, tenantID: "ten_a", valid: true, now: t0, grant: grant, failedCheckWindowSeconds: 60))
+            try expect(try await store.redeemGrant(tokenHash: "h1", tenantID: "ten_b", now: t0) == .notFound, "foreign tenant: not found")
+            try expect(try await store.redeemGrant(tokenHash: "h1", tenantID: "ten_a", now: t0.addingTimeInterval(601)) == .expired, "expired")
+            guard case .redeemed(let g) = try await store.redeemGrant(tokenHash: "h1", tenantID: "ten_a", now: t0.addingTimeInterval(1)) else {
+                throw ContractViolation(description: "redeemed")
+            }
+            try expect(g.verificationID == c.verification.id && g.userRef == "u-1" && g.redeemedAt != nil, "grant content")
+            try expect(try await store.redeemGrant(tokenHash: "h1", tenantID: "ten_a", now: t0.addingTimeInterval(2)) == .alreadyRedeemed, "once")
+            try expect(try await store.redeemGrant(tokenHash: "nope", tenantID: "ten_a", now: t0) == .notFound, "unknown")
+        },
+        Check(name: "idempotency keys: proceed, in progress, replay, mismatch, 24 h") { store in
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "h", now: t0) == .proceed, "first")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "h", now: t0) == .inProgress, "in progress")
+            try expect(try await store.beginIdempotent(tenantID: "ten_b", scope: "s", key: "k", requestHash: "h", now: t0) == .proceed, "tenant-scoped")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "other", key: "k", requestHash: "h", now: t0) == .proceed, "endpoint-scoped")
+            let response = StoredResponse(status: 201, body: Array("{\"ok\":true}".utf8), contentType: "application/json")
+            try await store.finishIdempotent(tenantID: "ten_a", scope: "s", key: "k", response: response, now: t0)
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "h", now: t0.addingTimeInterval(60)) == .replay(response), "replay")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "other", now: t0) == .mismatch, "mismatch")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "other", now: t0.addingTimeInterval(86_401)) == .proceed, "forgotten after 24 h")
+            try await store.abandonIdempotent(tenantID: "ten_b", scope: "s", key: "k")
+            try expect(try await store.beginIdempotent(tenantID: "ten_b", scope: "s", key: "k", requestHash: "h", now: t0) == .proceed, "abandoned keys start again")
+        },
+        Check(name: "outbox: one message per delivery, newest first, per tenant and destination") { store in
+            let sealed = SealedCode(keyID: "k", box: "b")
+            func message(_ id: String, tenant: String = "ten_a", to: String = "+6281234567890", at: Double) -> OutboxMessage {
+                OutboxMessage(id: "msg_\(id)", tenantID: tenant, deliveryID: "dlv_\(id)", channel: .sms, to: to, sealedText: sealed, sealedCode: sealed, sentAt: t0.addingTimeInterval(at))
+            }
+            try expect(try await store.appendOutbox(message("1", at: 1)), "appended")
+            try expect(try await store.appendOutbox(message("1", at: 1)) == false, "duplicate delivery ignored")
+            _ = try await store.appendOutbox(message("2", at: 2))
+            _ = try await store.appendOutbox(message("3", to: "+6281111111111", at: 3))
+            _ = try await store.appendOutbox(message("4", tenant: "ten_b", at: 4))
+            try expect(try await store.outbox(tenantID: "ten_a", to: "+6281234567890", limit: 10).map(\.deliveryID) == ["dlv_2", "dlv_1"], "newest first, by destination")
+            try expect(try await store.outbox(tenantID: "ten_a", to: nil, limit: 2).map(\.deliveryID) == ["dlv_3", "dlv_2"], "limit")
+            try expect(try await store.outbox(tenantID: "ten_b", to: nil, limit: 10).map(\.deliveryID) == ["dlv_4"], "tenant-scoped")
+        },
+    ]
+}

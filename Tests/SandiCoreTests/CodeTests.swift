@@ -1,0 +1,108 @@
+import Foundation
+import SandiCore
+import SandiTesting
+import Testing
+
+@Suite("Codes")
+struct CodeTests {
+    @Test("codes have the asked length, digits only, clamped to 6–10")
+    func lengths() {
+        for length in 6...10 {
+            let code = OTPCode.generate(length: length)
+            #expect(code.count == length && code.allSatisfy(\.isNumber))
+        }
+        #expect(OTPCode.generate(length: 4).count == 6, "never fewer than 6 digits")
+        #expect(OTPCode.generate(length: 12).count == 10)
+    }
+
+    @Test("digits are uniform in every position (chi-square, 200,000 codes)")
+    func uniformDigits() {
+        var counts = Array(repeating: Array(repeating: 0, count: 10), count: 6)
+        let n = 200_000
+        for _ in 0..<n {
+            for (position, char) in OTPCode.generate(length: 6).utf8.enumerated() { counts[position][Int(char - 48)] += 1 }
+        }
+        let expected = Double(n) / 10
+        for position in 0..<6 {
+            let chi = counts[position].reduce(0.0) { $0 + pow(Double($1) - expected, 2) / expected }
+            // 9 degrees of freedom: p = 0.001 at 27.88.
+            #expect(chi < 27.88, "position \(position): chi-square \(chi)")
+        }
+    }
+
+    @Test("values cover the whole range without modulo bias (leading zeros included)")
+    func wholeRange() {
+        var rng = SeededGenerator(seed: 42)
+        var low = 0
+        var high = 0
+        let n = 100_000
+        for _ in 0..<n {
+            let value = Int(OTPCode.generate(length: 6, using: &rng))!
+            if value < 500_000 { low += 1 } else { high += 1 }
+        }
+        #expect(abs(low - high) < n / 50, "halves differ: \(low) vs \(high)")
+        let leadingZero = (0..<20_000).filter { _ in OTPCode.generate(length: 6).hasPrefix("0") }.count
+        #expect((1_600...2_400).contains(leadingZero), "about a tenth of codes start with 0, got \(leadingZero)")
+    }
+}
+
+/// SplitMix64, for reproducible tests.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Keyed hashing")
+struct HashingTests {
+    let hasher = CodeHasher(keyring: Fixtures.keyring)
+
+    @Test("the digest is an HMAC bound to the verification: same code, other verification, no match")
+    func boundToVerification() {
+        let digest = hasher.digest(code: "123456", verificationID: "ver_a")
+        #expect(!digest.mac.contains("123456"))
+        #expect(hasher.matches("123456", digest: digest, verificationID: "ver_a"))
+        #expect(!hasher.matches("123456", digest: digest, verificationID: "ver_b"))
+        #expect(!hasher.matches("123457", digest: digest, verificationID: "ver_a"))
+        #expect(hasher.digest(code: "123456", verificationID: "ver_b").mac != digest.mac)
+    }
+
+    @Test("bindings (transaction details) are part of the digest")
+    func binding() {
+        let digest = hasher.digest(code: "123456", verificationID: "ver_a", binding: "IDR 100000 to Budi")
+        #expect(hasher.matches("123456", digest: digest, verificationID: "ver_a", binding: "IDR 100000 to Budi"))
+        #expect(!hasher.matches("123456", digest: digest, verificationID: "ver_a", binding: "IDR 900000 to Budi"))
+        #expect(!hasher.matches("123456", digest: digest, verificationID: "ver_a"))
+    }
+
+    @Test("rotation: the new key issues, the old key still verifies and unseals; a removed key matches nothing")
+    func rotation() throws {
+        let old = Keyring.generateKey()
+        let new = Keyring.generateKey()
+        let before = CodeHasher(keyring: Keyring(current: old))
+        let digest = before.digest(code: "654321", verificationID: "ver_a")
+        let sealed = try before.seal(code: "654321", verificationID: "ver_a")
+        let after = CodeHasher(keyring: Keyring(current: new, older: [old]))
+        #expect(after.digest(code: "654321", verificationID: "ver_b").keyID == new.id)
+        #expect(after.matches("654321", digest: digest, verificationID: "ver_a"))
+        #expect(after.unseal(sealed, verificationID: "ver_a") == "654321")
+        let withoutOld = CodeHasher(keyring: Keyring(current: new))
+        #expect(!withoutOld.matches("654321", digest: digest, verificationID: "ver_a"))
+        #expect(withoutOld.unseal(sealed, verificationID: "ver_a") == nil)
+    }
+
+    @Test("a sealed code opens only for its verification and is not readable")
+    func sealing() throws {
+        let sealed = try hasher.seal(code: "112233", verificationID: "ver_a")
+        #expect(!sealed.box.contains("112233"))
+        #expect(hasher.unseal(sealed, verificationID: "ver_a") == "112233")
+        #expect(hasher.unseal(sealed, verificationID: "ver_b") == nil)
+        #expect(hasher.unseal(SealedCode(keyID: sealed.keyID, box: "AAAA" + sealed.box.dropFirst(4)), verificationID: "ver_a") == nil)
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import SandiCore
+import SandiTesting
+import Testing
+
+/// The verification service and the delivery processor over the in-memory store, a manual clock
+/// and a recording provider: every rule of the engine, no sleeping.
+struct Harness {
+    let store = MemoryStore()
+    let clock = ManualClock()
+    let provider = RecordingProvider()
+    let service: VerificationService
+    let processor: DeliveryProcessor
+
+    init(options: VerificationOptions = VerificationOptions()) {
+        let hasher = CodeHasher(keyring: Fixtures.keyring)
+        let registry = ProviderRegistry([provider])
+        service = VerificationService(store: store, hasher: hasher, clock: clock, providers: registry, options: options)
+        processor = DeliveryProcessor(store: store, hasher: hasher, clock: clock, providers: registry)
+    }
+
+    /// Runs every due job once.
+    func deliver() async throws {
+        for job in try await store.claimDue(now: clock.now, owner: "test", leaseSeconds: 30, limit: 100) {
+            try await processor.process(job, owner: "test")
+        }
+    }
+
+    func start(_ to: String = "+6281234567890", purpose: String = "password_reset", channel: String? = nil) async throws -> Verification {
+        try await service.start(tenantID: "ten_a", StartRequest(to: to, purpose: purpose, userRef: "u-1", channel: channel))
+    }
+
+    /// The code the provider delivered for a verification.
+    func code(for id: String) -> String? { provider.sent.last { $0.verificationID == id }?.code }
+}
+
+@Suite("Verification engine")
+struct ServiceTests {
+    @Test("start → deliver → check → grant → redeem once")
+    func happyPath() async throws {
+        let h = Harness()
+        let v = try await h.start()
+        #expect(v.status == .pending && v.channel == .whatsapp && v.sendsRemaining == 4 && v.attemptsRemaining == 5)
+        #expect(v.expiresAt == h.clock.now.addingTimeInterval(300), "password_reset lives 300 s")
+        try await h.deliver()
+        let code = try #require(h.code(for: v.id))
+        #expect(h.provider.sent.first?.text.contains(code) == true)
+        let result = try await h.service.check(id: v.id, tenantID: "ten_a", code: code)
+        #expect(result.valid && result.status == .approved)
+        let grant = try #require(result.grant)
+        #expect(grant.expiresAt == h.clock.now.addingTimeInterval(600), "grants live 10 min")
+        let redeemed = try await h.service.redeem(token: grant.token, tenantID: "ten_a")
+        #expect(redeemed.verificationID == v.id && redeemed.userRef == "u-1")
+        await #expect(throws: VerificationError.grantAlreadyRedeemed) { try await h.service.redeem(token: grant.token, tenantID: "ten_a") }
+        await #expect(throws: VerificationError.grantNotFound) { try await h.service.redeem(token: grant.token, tenantID: "ten_b") }
+        let again = try await h.service.check(id: v.id, tenantID: "ten_a", code: code)
+        #expect(!again.valid && again.status == .approved, "approval is once only")
+    }
+
+    @Test("login approvals hand out no grant; login codes live 180 s")
+    func loginNoGrant() async throws {
+        let h = Harness()
+        let v = try await h.start(purpose: "login")
+        #expect(v.expiresAt == h.clock.now.addingTimeInterval(180))
+        try await h.deliver()
+        let result = try await h.service.check(id: v.id, tenantID: "ten_a", code: try #require(h.code(for: v.id)))
+        #expect(result.valid && result.grant == nil)
+    }
+
+    @Test("expiry with the injected clock: the right code is refused after the TTL")
+    func expiry() async throws {
+        let h = Harness()
+        let v = try await h.start(purpose: "login")
+        try await h.deliver()
+        let code = try #require(h.code(for: v.id))
+        h.clock.advance(by: 179)
+        #expect(try await h.service.read(id: v.id, tenantID: "ten_a").status == .pending)
+        h.clock.advance(by: 1)
+        let result = try await h.service.check(id: v.id, tenantID: "ten_a", code: code)
+        #expect(!result.valid && result.status == .expired)
+        #expect(try await h.service.read(id: v.id, tenantID: "ten_a").status == .expired)
+    }
+
+    @Test("five wrong codes lock the verification; then even the right code is refused")
+    func lockout() async throws {
+        let h = Harness()
+        let v = try await h.start()
+        try await h.deliver()
+        let code = try #require(h.code(for: v.id))
+        let wrong = code == "000000" ? "111111" : "000000"
+        for remaining in stride(from: 4, through: 0, by: -1) {
+            let r = try await h.service.check(id: v.id, tenantID: "ten_a", code: wrong)
+            #expect(!r.valid && r.attemptsRemaining == remaining)
+        }
+        let r = try await h.service.check(id: v.id, tenantID: "ten_a", code: code)
+        #expect(!r.valid && r.status == .locked)
+        let junk = try await h.service.check(id: v.id, tenantID: "ten_a", code: "not-a-code")
+        #expect(!junk.valid && junk.status == .locked)
+    }
+
+    @Test("codes are purpose-bound: a login code does not check a password reset")
+    func purposeIsolation() async throws {
+        let h = Harness()
+        let reset = try await h.start(purpose: "password_reset")
+        let login = try await h.start(purpose: "login")
+        try await h.deliver()
+        let loginCode = try #require(h.code(for: login.id))
+        let resetCode = try #require(h.code(for: reset.id))
+        if loginCode != resetCode {
+            let r = try await h.service.check(tenantID: "ten_a", to: "+6281234567890", country: nil, purpose: "password_reset", code: loginCode)
+            #expect(!r.valid)
+        }
+        let ok = try await h.service.check(tenantID: "ten_a", to: "081234567890", country: "ID", purpose: "login", code: loginCode)
+        #expect(ok.valid && ok.verificationID == login.id)
+    }
+
+    @Test("a new verification supersedes the old one: one live code per destination and purpose")
+    func supersession() async throws {
+        let h = Harness()
+        let first = try await h.start()
+        let second = try await h.start()
+        #expect(try await h.service.read(id: first.id, tenantID: "ten_a").status == .canceled)
+        try await h.deliver()
+        #expect(h.provider.sent.map(\.verificationID) == [second.id], "the superseded code never travels")
+        await #expect(throws: VerificationError.notFound) {
+            try await h.service.check(tenantID: "ten_b", to: "+6281234567890", country: nil, purpose: "password_reset", code: "123456")
+        }
+    }
+
+    @Test("resends: same code, growing cooldowns 30/60/120 s, max sends")
+    func resends() async throws {
+        let h = Harness()
+        let v = try await h.start(purpose: "signup")
+        try await h.deliver()
+        let code = try #require(h.code(for: v.id))
+        await #expect(throws: VerificationError.resendTooSoon(retryAfter: 30)) { try await h.service.resend(id: v.id, tenantID: "ten_a", channel: nil) }
+        var waits: [Int] = []
+        for _ in 0..<4 {
+            let current = try await h.service.read(id: v.id, tenantID: "ten_a")
+            let wait = Int(current.resendAvailableAt.timeIntervalSince(h.clock.now))
+            waits.append(wait)
+            h.clock.advance(by: Double(wait))
+            _ = try await h.service.resend(id: v.id, tenantID: "ten_a", channel: "sms")
+            try await h.deliver()
+        }
+        #expect(waits == [30, 60, 120, 240])
+        #expect(h.provider.sent.allSatisfy { $0.code == code }, "every send carries the same code")
+        #expect(h.provider.sent.last?.channel == .sms)
+        await #expect(throws: VerificationError.maxSendsReached) { try await h.service.resend(id: v.id, tenantID: "ten_a", channel: nil) }
+        await #expect(throws: VerificationError.invalidRequest([FieldError(field: "channel", reason: "must be whatsapp, sms or voice")])) {
+            try await h.service.resend(id: v.id, tenantID: "ten_a", channel: "pigeon")
+        }
+    }
+
+    @Test("a failed send falls back to the next channel of the plan with the same code")
+    func fallback() async throws {
+        let h = Harness()
+        h.provider.answer(.whatsapp, with: .undeliverable)
+        h.provider.answer(.sms, with: .failed)
+        let v = try await h.start()
+        try await h.deliver()
+        try await h.deliver()
+        try await h.deliver()
+        let after = try await h.service.read(id: v.id, tenantID: "ten_a")
+        #expect(after.deliveries.map(\.channel) == [.whatsapp, .sms, .voice])
+        #expect(after.deliveries.map(\.status) == [.undeliverable, .failed, .delivered])
+        #expect(after.channel == .voice && after.sendsRemaining == 2, "fallbacks count as sends")
+        let types = try await h.service.events(id: v.id, tenantID: "ten_a").map(\.type)
+        #expect(types.filter { $0 == "delivery.fallback" }.count == 2)
+    }
+
+    @Test("a forced channel starts the plan there")
+    func forcedChannel() async throws {
+        let h = Harness()
+        let v = try await h.start(channel: "voice")
+        #expect(v.plan.steps.map(\.channel) == [.voice] && v.channel == .voice)
+        try await h.deliver()
+        #expect(h.provider.sent.first?.channel == .voice && h.provider.sent.first?.text.contains(", ") == true)
+    }
+
+    @Test("nothing is sent after cancel, approval or expiry")
+    func staleCodesNeverTravel() async throws {
+        let h = Harness()
+        let canceled = try await h.start("+6281234567891")
+        _ = try await h.service.cancel(id: canceled.id, tenantID: "ten_a")
+        let expired = try await h.start("+6281234567892", purpose: "login")
+        h.clock.advance(by: 181)
+        try await h.deliver()
+        #expect(h.provider.sent.isEmpty)
+        await #expect(throws: VerificationError.notPending(.canceled)) { try await h.service.cancel(id: canceled.id, tenantID: "ten_a") }
+        await #expect(throws: VerificationError.notPending(.expired)) { try await h.service.resend(id: expired.id, tenantID: "ten_a", channel: nil) }
+    }
+
+    @Test("wrong codes count across verifications of a destination; a new verification does not reset them")
+    func failedChecksAcrossVerifications() async throws {
+        var options = VerificationOptions()
+        options.policies.maxFailedChecksPerDestination = 7
+        let h = Harness(options: options)
+        var v = try await h.start()
+        for _ in 0..<5 { _ = try await h.service.check(id: v.id, tenantID: "ten_a", code: "000001") }
+        v = try await h.start()
+        #expect(v.attemptsRemaining == 2, "7 allowed, 5 used")
+        for _ in 0..<2 { _ = try await h.service.check(id: v.id, tenantID: "ten_a", code: "000001") }
+        await #expect(throws: VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: 86_400)) { try await h.start() }
+        h.clock.advance(by: 86_400)
+        v = try await h.start()
+        #expect(v.attemptsRemaining == 5, "forgotten after the window")
+        try await h.deliver()
+        _ = try await h.service.check(id: v.id, tenantID: "ten_a", code: "000001")
+        _ = try await h.service.check(id: v.id, tenantID: "ten_a", code: try #require(h.code(for: v.id)))
+        #expect(try await h.start().attemptsRemaining == 5, "approval resets the count")
+    }
+
+    @Test("invalid input is refused with the contract's codes")
+    func validation() async throws {
+        let h = Harness()
+        await #expect(throws: VerificationError.unsupportedPurpose("bogus")) { try await h.start(purpose: "bogus") }
+        await #expect(throws: VerificationError.invalidPhoneNumber(PhoneNumberError.wrongLength.explanation)) { try await h.start("+62812") }
+        await #expect(throws: VerificationError.notFound) { try await h.service.read(id: "ver_nope", tenantID: "ten_a") }
+        await #expect(throws: VerificationError.notFound) { try await h.service.check(id: "../etc", tenantID: "ten_a", code: "123456") }
+    }
+
+    @Test("transient provider failures retry the same step with backoff")
+    func transient() async throws {
+        let h = Harness()
+        h.provider.answer(.whatsapp, with: .transient)
+        let v = try await h.start()
+        try await h.deliver()
+        #expect(try await h.store.pendingJobCount() == 1, "still queued")
+        h.provider.answer(.whatsapp, with: .delivered)
+        h.clock.advance(by: 2)
+        try await h.deliver()
+        let after = try await h.service.read(id: v.id, tenantID: "ten_a")
+        #expect(after.deliveries.map(\.status) == [.delivered])
+    }
+}

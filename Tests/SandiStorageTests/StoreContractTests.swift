@@ -1,0 +1,90 @@
+import Foundation
+import SandiCore
+import SandiSQLite
+import SandiTesting
+import Testing
+
+/// A fresh SQLite file in a temporary directory, removed afterwards.
+struct TemporarySQLite {
+    let directory: String
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "sandi-test-" + Identifier.randomBase32(bytes: 6)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    var path: String { directory + "/sandi.sqlite" }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+@Suite("Store contract")
+struct StoreContractTests {
+    @Test("in-memory store", arguments: StoreContract.all)
+    func memory(_ check: StoreContract.Check) async throws {
+        try await check.run(MemoryStore())
+    }
+
+    @Test("SQLite store", arguments: StoreContract.all)
+    func sqlite(_ check: StoreContract.Check) async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let store = try await SQLiteStore.open(path: temp.path)
+        do {
+            try await check.run(store)
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        try await store.close()
+    }
+}
+
+@Suite("SQLite specifics")
+struct SQLiteSpecificTests {
+    @Test("data survives closing and reopening the file")
+    func survivesReopen() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        let creation = try Fixtures.creation(now: now)
+        var store = try await SQLiteStore.open(path: temp.path)
+        _ = try await store.create(creation)
+        try await store.close()
+        store = try await SQLiteStore.open(path: temp.path)
+        let read = try await store.verification(id: creation.verification.id, tenantID: "ten_a")
+        #expect(read?.status == .pending)
+        #expect(read?.digest == creation.verification.digest)
+        #expect(try await store.pendingJobCount() == 1)
+        try await store.close()
+    }
+
+    @Test("migrations are versioned and applied once")
+    func migrations() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let fresh = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(migrate: false))
+        let before = try await fresh.migrationStatus()
+        #expect(before.current == 0 && before.pending == [1])
+        #expect(try await fresh.migrate() == [1])
+        #expect(try await fresh.migrate() == [])
+        let after = try await fresh.migrationStatus()
+        #expect(after.current == 1 && after.pending.isEmpty)
+        try await fresh.close()
+    }
+
+    @Test("the database file holds no plaintext code")
+    func noPlaintextCode() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let store = try await SQLiteStore.open(path: temp.path)
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        let code = "918273"
+        _ = try await store.create(try Fixtures.creation(code: code, now: now))
+        try await store.close()
+        for suffix in ["", "-wal", "-shm"] {
+            guard let data = FileManager.default.contents(atPath: temp.path + suffix) else { continue }
+            #expect(data.range(of: Data(code.utf8)) == nil, "code found in sandi.sqlite\(suffix)")
+        }
+    }
+}
