@@ -1,0 +1,203 @@
+import Foundation
+import HTTPTypes
+import SandiCore
+import Testing
+
+@Suite("HTTP API: validation, auth, idempotency, operations")
+struct ProtocolAPITests {
+    @Test("requests without a valid key are 401 problem+json")
+    func unauthorized() async throws {
+        try await APIHarness.make().run { api in
+            for key in ["", "sandi_wrong", String(repeating: "x", count: 300)] {
+                let answer = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#, key: key)
+                #expect(answer.status == 401 && answer.code == "unauthorized")
+                #expect(answer.headers["Content-Type"] == "application/problem+json")
+            }
+        }
+    }
+
+    @Test("bodies: not JSON or not an object is 400; bad fields are 422 with the specific code; over 16 KiB is 413")
+    func validation() async throws {
+        try await APIHarness.make().run { api in
+            for body in ["", "nope", "[1,2]", "\"text\"", "{\"to\":", "null"] {
+                let answer = try await api.post("/v1/verifications", body)
+                #expect(answer.status == 400 && answer.code == "invalid_request", "body \(body)")
+            }
+            let cases: [(String, String, String)] = [
+                (#"{"purpose":"login"}"#, "invalid_phone_number", "to"),
+                (#"{"to":6281234567890,"purpose":"login"}"#, "invalid_phone_number", "to"),
+                (#"{"to":"+62812","purpose":"login"}"#, "invalid_phone_number", "to"),
+                (#"{"to":"081234567890","purpose":"login"}"#, "invalid_phone_number", "to"),
+                (#"{"to":"+6281234567890"}"#, "unsupported_purpose", "purpose"),
+                (#"{"to":"+6281234567890","purpose":"bank_heist"}"#, "unsupported_purpose", "purpose"),
+                (#"{"to":"+6281234567890","purpose":"login","channel":"fax"}"#, "invalid_request", "channel"),
+                (#"{"to":"+6281234567890","purpose":"login","country":"IDN"}"#, "invalid_request", "country"),
+                (#"{"to":"+6281234567890","purpose":"login","locale":"!!"}"#, "invalid_request", "locale"),
+                (#"{"to":"+6281234567890","purpose":"login","user_ref":7}"#, "invalid_request", "user_ref"),
+                (#"{"to":"+6281234567890","purpose":"login","context":"x"}"#, "invalid_request", "context"),
+                (#"{"to":"+6281234567890","purpose":"login","context":{"ip":"999.1.1.1"}}"#, "invalid_request", "context.ip"),
+                (#"{"to":"+6281234567890","purpose":"login","context":{"app_hash":"short"}}"#, "invalid_request", "context.app_hash"),
+            ]
+            for (body, code, field) in cases {
+                let answer = try await api.post("/v1/verifications", body)
+                #expect(answer.status == 422 && answer.code == code, "\(body) → \(answer.text)")
+                var fields: [String] = []
+                if case .array(let errors)? = answer["errors"] { fields = errors.compactMap { $0.objectValue?["field"]?.stringValue } }
+                #expect(fields.contains(field), "\(body): errors name \(field), got \(fields)")
+            }
+            let huge = "{\"to\":\"" + String(repeating: "1", count: 17_000) + "\"}"
+            let tooLarge = try await api.post("/v1/verifications", huge)
+            #expect(tooLarge.status == 413 && tooLarge.code == "payload_too_large")
+            let noCode = try await api.post("/v1/verifications/check", #"{"to":"+6281234567890","purpose":"login"}"#)
+            #expect(noCode.status == 422, "code required")
+            let redeem = try await api.post("/v1/grants/redeem", #"{"token":5}"#)
+            #expect(redeem.code == "invalid_request")
+        }
+    }
+
+    @Test("no client input, however malformed, gets a 5xx")
+    func noServerErrors() async throws {
+        try await APIHarness.make().run { api in
+            let id = try await api.start()
+            let bodies = [
+                "", "{}", "[]", "{\"to\":null,\"purpose\":null}", "{\"to\":{},\"purpose\":[]}", "{\"code\":1e309}", "{\"code\":\"\\u0000\"}",
+                String(repeating: "[", count: 5000), "{\"to\":\"+\(String(repeating: "9", count: 39))\",\"purpose\":\"login\"}",
+                "{\"to\":\"+6281234567890\",\"purpose\":\"login\",\"context\":{\"ip\":\"::ffff:1.2.3.4\",\"device_id\":\"\\ud800\"}}",
+                "{\"token\":\"grt_\(String(repeating: "z", count: 200))\"}", "{\"channel\":\"sms\",\"latency_ms\":-1}", "\u{FEFF}{}",
+            ]
+            let paths = ["/v1/verifications", "/v1/verifications/check", "/v1/verifications/\(id)/check", "/v1/verifications/\(id)/resend",
+                         "/v1/verifications/\(id)/cancel", "/v1/grants/redeem", "/v1/dev/simulator", "/v1/verifications/%00/check",
+                         "/v1/verifications/\(String(repeating: "a", count: 2000))/check"]
+            for path in paths {
+                for body in bodies {
+                    let answer = try await api.post(path, body)
+                    #expect(answer.status < 500, "\(path) \(body.prefix(40)) → \(answer.status) \(answer.text)")
+                }
+            }
+            for path in ["/v1/verifications/%zz", "/v1/dev/outbox?to=%2B1&limit=abc", "/v1/dev/outbox?to=garbage", "/v1/verifications/\(id)?include=events,,x"] {
+                let answer = try await api.get(path)
+                #expect(answer.status < 500, "\(path)")
+            }
+        }
+    }
+
+    @Test("Idempotency-Key: same body replays without sending again; another body is 422; tenant-scoped")
+    func idempotency() async throws {
+        try await APIHarness.make().run { api in
+            let body = #"{"to":"+6281234567890","purpose":"login"}"#
+            let first = try await api.post("/v1/verifications", body, headers: ["Idempotency-Key": "k-1"])
+            let second = try await api.post("/v1/verifications", body, headers: ["Idempotency-Key": "k-1"])
+            #expect(first.status == 201 && second.status == 201 && second.text == first.text)
+            #expect(second.headers["Idempotent-Replayed"] == "true" && first.headers["Idempotent-Replayed"] == nil)
+            try await api.deliver()
+            guard case .array(let messages)? = try await api.get("/v1/dev/outbox?to=%2B6281234567890")["messages"] else { throw TestFailure("outbox") }
+            #expect(messages.count == 1, "sent once")
+            let reused = try await api.post("/v1/verifications", #"{"to":"+6281234567891","purpose":"login"}"#, headers: ["Idempotency-Key": "k-1"])
+            #expect(reused.status == 422 && reused.code == "idempotency_key_reused")
+            let otherTenant = try await api.post("/v1/verifications", body, key: api.harness.otherKey, headers: ["Idempotency-Key": "k-1"])
+            #expect(otherTenant.status == 201 && otherTenant.headers["Idempotent-Replayed"] == nil, "keys are per tenant")
+            // Errors below 500 are replayed too.
+            let bad = try await api.post("/v1/verifications", #"{"to":"+62","purpose":"login"}"#, headers: ["Idempotency-Key": "k-2"])
+            let badAgain = try await api.post("/v1/verifications", #"{"to":"+62","purpose":"login"}"#, headers: ["Idempotency-Key": "k-2"])
+            #expect(bad.status == 422 && badAgain.status == 422 && badAgain.headers["Idempotent-Replayed"] == "true")
+            let id = first["id"]?.stringValue ?? ""
+            let cancel1 = try await api.post("/v1/verifications/\(id)/cancel", nil, headers: ["Idempotency-Key": "c-1"])
+            let cancel2 = try await api.post("/v1/verifications/\(id)/cancel", nil, headers: ["Idempotency-Key": "c-1"])
+            #expect(cancel1.status == 200 && cancel2.status == 200 && cancel2.headers["Idempotent-Replayed"] == "true", "replayed instead of 409")
+            #expect(try await api.post("/v1/verifications", body, headers: ["Idempotency-Key": String(repeating: "k", count: 300)]).status == 400)
+        }
+    }
+
+    @Test("the simulator: outage falls back, settings answer, outbox is per tenant; gone when the simulator is off")
+    func simulator() async throws {
+        try await APIHarness.make().run { api in
+            let settings = try await api.post("/v1/dev/simulator", #"{"channel":"whatsapp","outage":true}"#)
+            #expect(settings.status == 200)
+            #expect(settings["channels"]?.objectValue?["whatsapp"]?.objectValue?["outage"] == true)
+            #expect(settings["channels"]?.objectValue?["sms"]?.objectValue?["outage"] == false)
+            let id = try await api.start(extra: #","locale":"en""#)
+            try await api.deliver()
+            let read = try await api.get("/v1/verifications/\(id)?include=events")
+            guard case .array(let deliveries)? = read["deliveries"] else { throw TestFailure("deliveries") }
+            #expect(deliveries.compactMap { $0.objectValue?["channel"]?.stringValue } == ["whatsapp", "sms"])
+            #expect(deliveries.compactMap { $0.objectValue?["status"]?.stringValue } == ["failed", "delivered"])
+            #expect(read["channel"] == "sms")
+            let code = try await api.code()
+            let outbox = try await api.get("/v1/dev/outbox?to=%2B6281234567890")
+            guard case .array(let messages)? = outbox["messages"], case .object(let message)? = messages.first else { throw TestFailure("outbox") }
+            #expect(message["channel"] == "sms" && message["to"] == "+6281234567890" && message["code"]?.stringValue == code)
+            let text = message["text"]?.stringValue ?? ""
+            #expect(text.contains(code) && text.contains("Never share this code"), "the real message text: \(text)")
+            let foreignOutbox = try await api.get("/v1/dev/outbox", key: api.harness.otherKey)
+            #expect(foreignOutbox["messages"] == .array([]), "outbox is per tenant")
+            let override = try await api.post("/v1/dev/simulator", #"{"channel":"sms","operator":"XL","failure_rate":1}"#)
+            #expect(override.status == 200 && override.text.contains("\"operator\":\"XL\""))
+            #expect(try await api.post("/v1/dev/simulator", #"{"failure_rate":2}"#).status == 422)
+        }
+        try await APIHarness.make(simulator: false).run { api in
+            let outbox = try await api.get("/v1/dev/outbox")
+            let simulator = try await api.post("/v1/dev/simulator", #"{"outage":true}"#)
+            #expect(outbox.status == 404 && simulator.status == 404)
+        }
+    }
+
+    @Test("health, metrics and the OpenAPI document need no key; unknown routes are problem+json 404")
+    func operations() async throws {
+        try await APIHarness.make().run { api in
+            #expect(try await api.get("/health/live", key: "").status == 200)
+            let ready = try await api.get("/health/ready", key: "")
+            #expect(ready.status == 200 && ready["status"] == "ok")
+            _ = try await api.start()
+            let metrics = try await api.get("/metrics", key: "")
+            #expect(metrics.status == 200 && metrics.text.contains("sandi_http_requests_total{"))
+            #expect(metrics.text.contains(#"route="/v1/verifications""#) && !metrics.text.contains("6281234567890"), "bounded labels, no numbers")
+            let doc = try await api.get("/openapi.yaml", key: "")
+            #expect(doc.status == 200 && doc.text.hasPrefix("openapi: 3.1"))
+            let missing = try await api.get("/nowhere", key: "")
+            #expect(missing.status == 404 && missing.code == "not_found" && missing.headers["Content-Type"] == "application/problem+json")
+        }
+    }
+
+    @Test("the OpenAPI document and the running routes agree")
+    func openAPIAgrees() async throws {
+        try await APIHarness.make().run { api in
+            let doc = try await api.get("/openapi.yaml", key: "").text
+            var operations: [(String, String)] = []
+            var path: String?
+            for line in doc.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) ; continue }
+                if !line.hasPrefix("  ") || (line.hasPrefix("  ") && !line.hasPrefix("   ") && !line.hasPrefix("  /")) { path = nil }
+                if let p = path, let method = ["get", "post", "put", "delete", "patch"].first(where: { line == "    \($0):" }) {
+                    operations.append((method.uppercased(), p))
+                }
+            }
+            let expected: Set<String> = [
+                "POST /v1/verifications", "GET /v1/verifications/{id}", "POST /v1/verifications/{id}/check", "POST /v1/verifications/check",
+                "POST /v1/verifications/{id}/resend", "POST /v1/verifications/{id}/cancel", "POST /v1/grants/redeem", "GET /v1/dev/outbox",
+                "POST /v1/dev/simulator", "GET /v1/dev/simulator", "GET /health/live", "GET /health/ready", "GET /metrics", "GET /openapi.yaml",
+            ]
+            #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")
+            for (method, path) in operations {
+                let concrete = path.replacingOccurrences(of: "{id}", with: "ver_0000")
+                let answer = try await api.request(method == "GET" ? HTTPRequest.Method.get : .post, concrete, body: method == "POST" ? "{}" : nil)
+                #expect(!(answer.status == 404 && answer.text.contains("no such route")), "\(method) \(path) is documented but not served")
+            }
+        }
+    }
+
+    @Test("logs never hold a code or a full phone number")
+    func logsStayClean() async throws {
+        let harness = try await APIHarness.make()
+        try await harness.run { api in
+            _ = try await api.post("/v1/dev/simulator", #"{"channel":"whatsapp","outage":true}"#)
+            let id = try await api.start()
+            let code = try await api.code()
+            _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"000001"}"#)
+            _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"\#(code)"}"#)
+            _ = try await api.post("/v1/verifications", "not json")
+            let logs = harness.logs.text
+            #expect(!logs.contains(code))
+            #expect(!logs.contains("81234567890"))
+        }
+    }
+}
