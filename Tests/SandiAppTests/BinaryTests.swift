@@ -1,0 +1,129 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SandiCore
+import Testing
+
+/// The real binary against a real SQLite file: restart, persistence, CLI, production refusals.
+@Suite("Real binary", .serialized)
+struct BinaryTests {
+    let directory = NSTemporaryDirectory() + "sandi-bin-" + Identifier.randomBase32(bytes: 6)
+
+    func call(_ client: HTTPClient, _ method: NIOHTTP1Method, _ url: String, key: String, body: String? = nil) async throws -> (Int, JSONValue?) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method.ahc
+        request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        if let body { request.body = .bytes(ByteBuffer(string: body)); request.headers.add(name: "Content-Type", value: "application/json") }
+        let response = try await client.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes)))
+    }
+
+    @Test("serve, restart, and find the verification still there; no code in logs or database")
+    func restartKeepsData() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
+        var port = try await server.listeningPort()
+        let key = try String(contentsOfFile: directory + "/demo-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("sandi_") && server.stdout.contains(key), "the demo key is printed once")
+        let mode = try FileManager.default.attributesOfItem(atPath: directory + "/demo-api-key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let (status, created) = try await call(client, .POST, "http://127.0.0.1:\(port)/v1/verifications", key: key,
+                                               body: #"{"to":"+6281234567890","purpose":"password_reset","locale":"en"}"#)
+        #expect(status == 201)
+        let id = try #require(created?.objectValue?["id"]?.stringValue)
+        var code: String?
+        for _ in 0..<100 where code == nil {
+            let (_, outbox) = try await call(client, .GET, "http://127.0.0.1:\(port)/v1/dev/outbox?to=%2B6281234567890", key: key)
+            if case .array(let messages)? = outbox?.objectValue?["messages"], let first = messages.first?.objectValue {
+                code = first["code"]?.stringValue
+            } else {
+                _ = await server.waitFor("\u{0}never", seconds: 0.05)
+            }
+        }
+        let theCode = try #require(code)
+        #expect(await server.stop() == 0, "graceful shutdown exits 0")
+        let firstLogs = server.stderr
+
+        server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
+        port = try await server.listeningPort()
+        #expect(!server.stdout.contains(key), "the key is not printed again")
+        let (readStatus, read) = try await call(client, .GET, "http://127.0.0.1:\(port)/v1/verifications/\(id)", key: key)
+        #expect(readStatus == 200 && read?.objectValue?["status"] == "pending")
+        var firstDelivery: JSONValue?
+        if case .array(let deliveries)? = read?.objectValue?["deliveries"] { firstDelivery = deliveries.first?.objectValue?["status"] }
+        #expect(firstDelivery == "delivered")
+        let (_, check) = try await call(client, .POST, "http://127.0.0.1:\(port)/v1/verifications/\(id)/check", key: key, body: #"{"code":"\#(theCode)"}"#)
+        #expect(check?.objectValue?["valid"] == true, "the code from before the restart still checks")
+        #expect(await server.stop() == 0)
+
+        for logs in [firstLogs, server.stderr, server.stdout] {
+            #expect(!logs.contains(theCode) && !logs.contains("81234567890"), "no code or full number in logs")
+        }
+        for file in ["sandi.sqlite", "sandi.sqlite-wal"] {
+            if let data = FileManager.default.contents(atPath: directory + "/" + file) {
+                #expect(data.range(of: Data(theCode.utf8)) == nil, "no plaintext code in \(file)")
+            }
+        }
+        try await client.shutdown()
+    }
+
+    @Test("CLI: key create prints only a key that works and sees only its tenant; tenant list; help; migrate")
+    func cli() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, out, _) = try await ServerProcess.run(["key", "create", "--tenant", "acme", "--data-dir", directory])
+        #expect(status == 0)
+        let key = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(key.hasPrefix("sandi_") && !key.contains("\n") && key.count >= 38, "only the key: \(out)")
+        let (_, tenants, _) = try await ServerProcess.run(["tenant", "list", "--data-dir", directory])
+        #expect(tenants.contains("\tacme\t"))
+        let (dup, _, dupErr) = try await ServerProcess.run(["tenant", "create", "acme", "--data-dir", directory])
+        #expect(dup != 0 && dupErr.contains("already exists"))
+        let (_, keys, _) = try await ServerProcess.run(["key", "list", "--tenant", "acme", "--data-dir", directory])
+        let keyID = try #require(keys.split(separator: "\t").first.map(String.init))
+        #expect(keyID.hasPrefix("key_") && !keys.contains(key), "listing never shows keys")
+
+        let server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
+        let port = try await server.listeningPort()
+        #expect(!server.stdout.contains("Created tenant"), "no demo tenant when tenants exist")
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let (ok, _) = try await call(client, .POST, "http://127.0.0.1:\(port)/v1/verifications", key: key, body: #"{"to":"+6281234567890","purpose":"login"}"#)
+        #expect(ok == 201)
+        let (revoke, _, _) = try await ServerProcess.run(["key", "revoke", keyID, "--data-dir", directory])
+        #expect(revoke == 0)
+        _ = await server.stop()
+        let restarted = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
+        let port2 = try await restarted.listeningPort()
+        let (revoked, _) = try await call(client, .POST, "http://127.0.0.1:\(port2)/v1/verifications", key: key, body: #"{"to":"+6281234567890","purpose":"login"}"#)
+        #expect(revoked == 401, "revoked keys stop working")
+        _ = await restarted.stop()
+        try await client.shutdown()
+
+        let (helpStatus, help, _) = try await ServerProcess.run(["--help"])
+        #expect(helpStatus == 0 && ["serve", "migrate", "tenant", "key", "secret", "bench"].allSatisfy { help.contains($0) })
+        let (_, migrate, _) = try await ServerProcess.run(["migrate", "--data-dir", directory])
+        #expect(migrate.contains("schema version 1; pending: none"))
+        let (_, rotate, _) = try await ServerProcess.run(["secret", "rotate", "--data-dir", directory])
+        #expect(rotate.contains("new current key"))
+    }
+
+    @Test("production refuses the simulator and generated or example secrets")
+    func productionRefusals() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, _, err) = try await ServerProcess.run(
+            ["serve", "--production", "--data-dir", directory, "--port", "0"], environment: ["SANDI_SIMULATOR_ENABLED": "true"])
+        #expect(status != 0 && err.contains("simulator") && err.contains("SANDI_CODE_KEYS"))
+        let (example, _, exampleErr) = try await ServerProcess.run(
+            ["serve", "--data-dir", directory, "--port", "0"],
+            environment: ["SANDI_ENV": "production", "SANDI_SIMULATOR_ENABLED": "false", "SANDI_CODE_KEYS": "k1:c2FuZGktZXhhbXBsZS1rZXktZG8tbm90LXVzZS1pbi1wcm9kISE="])
+        #expect(example != 0 && exampleErr.contains("example code key"))
+    }
+}
+
+enum NIOHTTP1Method {
+    case GET, POST
+    var ahc: NIOHTTP1.HTTPMethod { self == .GET ? .GET : .POST }
+}
