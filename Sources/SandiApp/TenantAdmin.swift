@@ -15,12 +15,16 @@ public struct TenantAdmin: Sendable {
         case invalidName(String)
         case exists(String)
         case unknownKey(String)
+        case unknownTenant(String)
+        case unknownCountry(String)
 
         public var description: String {
             switch self {
             case .invalidName(let n): "invalid tenant name '\(n)': use 1–64 of a-z 0-9 - _ ."
             case .exists(let n): "tenant '\(n)' already exists"
             case .unknownKey(let id): "no live key \(id)"
+            case .unknownTenant(let n): "no tenant '\(n)'"
+            case .unknownCountry(let c): "unknown country code '\(c)'"
             }
         }
     }
@@ -45,6 +49,15 @@ public struct TenantAdmin: Sendable {
         let created = APIKeyRecord.generate(tenantID: tenant.id, now: clock.now)
         try await store.addKey(created.record)
         return created
+    }
+
+    /// Restricts (or, with nil, opens) the destination countries of a tenant.
+    public func setCountries(tenantName: String, countries: Set<String>?) async throws {
+        guard let tenant = try await store.tenant(named: tenantName) else { throw AdminError.unknownTenant(tenantName) }
+        if let countries, let bad = countries.first(where: { PhoneNumberParser().plan.region(iso: $0) == nil }) {
+            throw AdminError.unknownCountry(bad)
+        }
+        _ = try await store.setAllowedCountries(tenantID: tenant.id, countries: countries)
     }
 
     /// Revokes a key by id.

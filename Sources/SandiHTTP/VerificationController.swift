@@ -43,7 +43,7 @@ public struct VerificationController: Sendable {
             for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
         }
         try body.validate()
-            let verification = try await service.start(tenantID: tenantID, StartRequest(
+            let verification = try await service.start(tenantID: tenantID, allowedCountries: context.tenant.allowedCountries, StartRequest(
                 to: to ?? "", country: country, purpose: purpose ?? "", userRef: userRef, channel: channel,
                 locale: locale, context: requestContext))
             return try JSONResponse.make(.created, VerificationBody(v: verification, events: nil))

@@ -5,7 +5,7 @@ enum SQLiteMigrations {
         (1, "core", [
             """
             CREATE TABLE tenants (
-                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL)
+                id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, allowed_countries TEXT)
             """,
             """
             CREATE TABLE api_keys (

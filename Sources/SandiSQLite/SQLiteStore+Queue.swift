@@ -96,16 +96,7 @@ extension SQLiteStore {
         try await db.write { tx in
             guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
             var d = try Self.decodeDelivery(row)
-            guard d.status.canMove(to: status) else { return d }
-            d.status = status
-            if let error { d.error = error }
-            switch status {
-            case .sent: d.sentAt = d.sentAt ?? at
-            case .delivered: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at
-            case .read: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at; d.readAt = d.readAt ?? at
-            case .failed, .undeliverable: d.failedAt = d.failedAt ?? at
-            default: break
-            }
+            guard d.apply(status, at: at, error: error) else { return d }
             try await tx.query(
                 "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
                 [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])

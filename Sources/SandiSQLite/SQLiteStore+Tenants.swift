@@ -6,8 +6,8 @@ extension SQLiteStore {
     public func createTenant(_ tenant: Tenant) async throws {
         let created = try await db.write { tx in
             try await tx.query(
-                "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
-                [.text(tenant.id), .text(tenant.name), .ms(tenant.createdAt)]).count
+                "INSERT INTO tenants (id, name, created_at, allowed_countries) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
+                [.text(tenant.id), .text(tenant.name), .ms(tenant.createdAt), .text(tenant.allowedCountries.map(Self.countryList))]).count
         }
         if created == 0 { throw StoreError.conflict("tenant name taken") }
     }
@@ -23,6 +23,15 @@ extension SQLiteStore {
     public func tenants() async throws -> [Tenant] {
         try await db.read { tx in try await tx.query("SELECT * FROM tenants ORDER BY created_at, name").map(Self.decodeTenant) }
     }
+
+    public func setAllowedCountries(tenantID: String, countries: Set<String>?) async throws -> Bool {
+        try await db.write { tx in
+            try await tx.query("UPDATE tenants SET allowed_countries = ? WHERE id = ? RETURNING id",
+                               [.text(countries.map(Self.countryList)), .text(tenantID)]).count == 1
+        }
+    }
+
+    static func countryList(_ countries: Set<String>) -> String { countries.sorted().joined(separator: ",") }
 
     public func addKey(_ key: APIKeyRecord) async throws {
         try await db.write { tx in
@@ -53,7 +62,8 @@ extension SQLiteStore {
     }
 
     static func decodeTenant(_ row: SQLiteRow) throws -> Tenant {
-        Tenant(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"))
+        Tenant(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"),
+               allowedCountries: row.optionalString("allowed_countries").map { Set($0.split(separator: ",").map(String.init)) })
     }
 
     static func decodeKey(_ row: SQLiteRow) throws -> APIKeyRecord {

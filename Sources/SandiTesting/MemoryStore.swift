@@ -167,10 +167,8 @@ public actor MemoryStore: SandiStore {
         state.done = true
         jobs[outcome.jobID] = state
         if var d = deliveries[outcome.deliveryID], d.status == .queued {
-            d.status = outcome.status
+            d.apply(outcome.status, at: outcome.at, error: outcome.error)
             d.providerMessageID = outcome.providerMessageID
-            d.error = outcome.error
-            stamp(&d, outcome.status, outcome.at)
             deliveries[d.id] = d
         }
         events.append(contentsOf: outcome.events)
@@ -198,11 +196,7 @@ public actor MemoryStore: SandiStore {
 
     public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
         guard var d = deliveries[deliveryID] else { return nil }
-        guard d.status.canMove(to: status) else { return d }
-        d.status = status
-        if error != nil { d.error = error }
-        stamp(&d, status, at)
-        deliveries[d.id] = d
+        if d.apply(status, at: at, error: error) { deliveries[d.id] = d }
         return d
     }
 
@@ -223,6 +217,12 @@ public actor MemoryStore: SandiStore {
     public func tenant(id: String) async throws -> Tenant? { tenantsByID[id] }
     public func tenants() async throws -> [Tenant] { tenantsByID.values.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) } }
     public func addKey(_ key: APIKeyRecord) async throws { keysByID[key.id] = key }
+
+    public func setAllowedCountries(tenantID: String, countries: Set<String>?) async throws -> Bool {
+        guard tenantsByID[tenantID] != nil else { return false }
+        tenantsByID[tenantID]?.allowedCountries = countries
+        return true
+    }
 
     public func revokeKey(id: String, now: Date) async throws -> Bool {
         guard var key = keysByID[id], key.revokedAt == nil else { return false }
@@ -321,13 +321,4 @@ public actor MemoryStore: SandiStore {
         }
     }
 
-    private func stamp(_ d: inout Delivery, _ status: DeliveryStatus, _ at: Date) {
-        switch status {
-        case .sent: d.sentAt = d.sentAt ?? at
-        case .delivered: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at
-        case .read: d.sentAt = d.sentAt ?? at; d.deliveredAt = d.deliveredAt ?? at; d.readAt = d.readAt ?? at
-        case .failed, .undeliverable: d.failedAt = d.failedAt ?? at
-        default: break
-        }
-    }
 }

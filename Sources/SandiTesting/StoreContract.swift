@@ -277,6 +277,11 @@ public enum StoreContract {
             try expect(try await store.revokeKey(id: record.id, now: t0) == false, "only once")
             try expect(try await store.tenant(forKeyHash: record.hash) == nil, "revoked keys find nothing")
             try expect(try await store.tenants().map(\.name) == ["acme"], "tenants listed")
+            try expect(try await store.setAllowedCountries(tenantID: a.id, countries: ["ID", "MY"]), "countries set")
+            try expect(try await store.tenant(id: a.id)?.allowedCountries == ["ID", "MY"], "countries read back")
+            try expect(try await store.setAllowedCountries(tenantID: a.id, countries: nil), "countries cleared")
+            try expect(try await store.tenant(id: a.id)?.allowedCountries == nil, "every country allowed again")
+            try expect(try await store.setAllowedCountries(tenantID: "ten_none", countries: nil) == false, "unknown tenant")
         },
         Check(name: "grants: once, not after expiry, tenant-scoped") { store in
             let c = try Fixtures.creation(now: t0)

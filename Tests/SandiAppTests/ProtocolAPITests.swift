@@ -55,6 +55,38 @@ struct ProtocolAPITests {
         }
     }
 
+    @Test("geo permission: 403 destination_not_allowed creates nothing")
+    func geoPermission() async throws {
+        let harness = try await APIHarness.make()
+        let tenant = try #require(try await harness.system.store.tenant(forKeyHash: SecretHash.hex(harness.key)))
+        _ = try await harness.system.store.setAllowedCountries(tenantID: tenant.id, countries: ["MY"])
+        try await harness.run { api in
+            let refused = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#)
+            #expect(refused.status == 403 && refused.code == "destination_not_allowed")
+            let nothing = try await api.post("/v1/verifications/check", #"{"to":"+6281234567890","purpose":"login","code":"123456"}"#)
+            #expect(nothing.status == 404, "nothing was created")
+            let invalid = try await api.post("/v1/verifications", #"{"to":"+62812","purpose":"login"}"#)
+            #expect(invalid.status == 422, "invalid numbers stay 422")
+            let allowed = try await api.post("/v1/verifications", #"{"to":"+60123456789","purpose":"login"}"#)
+            #expect(allowed.status == 201)
+        }
+    }
+
+    @Test("too many wrong codes for a destination: 429 rate_limited with Retry-After")
+    func rateLimited() async throws {
+        try await APIHarness.make().run { api in
+            for _ in 0..<2 {
+                let id = try await api.start()
+                for _ in 0..<5 { _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"0000001"}"#) }
+            }
+            let limited = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"password_reset"}"#)
+            #expect(limited.status == 429 && limited.code == "rate_limited" && limited["limit"] == "failed_checks_per_destination")
+            #expect(limited["retry_after_s"] == 86_400 && limited.headers["Retry-After"] == "86400")
+            let otherPurpose = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#)
+            #expect(otherPurpose.status == 201, "counted per purpose")
+        }
+    }
+
     @Test("no client input, however malformed, gets a 5xx")
     func noServerErrors() async throws {
         try await APIHarness.make().run { api in

@@ -5,11 +5,19 @@ public struct Tenant: Sendable, Equatable {
     public var id: String
     public var name: String
     public var createdAt: Date
+    /// Destination countries (ISO 3166-1 alpha-2) this tenant may send codes to; nil allows every country.
+    public var allowedCountries: Set<String>?
 
-    public init(id: String, name: String, createdAt: Date) {
+    public init(id: String, name: String, createdAt: Date, allowedCountries: Set<String>? = nil) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
+        self.allowedCountries = allowedCountries
+    }
+
+    /// Whether a code may be sent to a number of `country`.
+    public func allows(country: String) -> Bool {
+        allowedCountries.map { $0.contains(country.uppercased()) } ?? true
     }
 
     /// Whether `name` is acceptable as a tenant name: 1–64 of `a-z 0-9 - _ .`.

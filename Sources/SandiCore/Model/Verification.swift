@@ -167,3 +167,22 @@ public struct Event: Sendable, Equatable {
         self.data = data
     }
 }
+
+extension Delivery {
+    /// Applies a receipt if it moves the delivery forward, stamping the times it implies
+    /// (`read` implies delivered and sent). Returns false, changing nothing, otherwise.
+    @discardableResult
+    public mutating func apply(_ receipt: DeliveryStatus, at: Date, error: String? = nil) -> Bool {
+        guard status.canMove(to: receipt) else { return false }
+        status = receipt
+        if let error { self.error = error }
+        switch receipt {
+        case .sent: sentAt = sentAt ?? at
+        case .delivered: sentAt = sentAt ?? at; deliveredAt = deliveredAt ?? at
+        case .read: sentAt = sentAt ?? at; deliveredAt = deliveredAt ?? at; readAt = readAt ?? at
+        case .failed, .undeliverable: failedAt = failedAt ?? at
+        case .queued, .canceled: break
+        }
+        return true
+    }
+}

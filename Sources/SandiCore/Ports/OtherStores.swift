@@ -7,6 +7,8 @@ public protocol TenantStore: Sendable {
     func tenant(named name: String) async throws -> Tenant?
     func tenant(id: String) async throws -> Tenant?
     func tenants() async throws -> [Tenant]
+    /// Sets the destination countries a tenant may send to (nil: every country); false when no such tenant.
+    func setAllowedCountries(tenantID: String, countries: Set<String>?) async throws -> Bool
     func addKey(_ key: APIKeyRecord) async throws
     /// Revokes a key; false when no such live key.
     func revokeKey(id: String, now: Date) async throws -> Bool

@@ -75,7 +75,7 @@ public struct VerificationService: Sendable {
     /// Starts a verification: validates, issues a code (stored as HMAC and sealed for delivery),
     /// chooses the plan, supersedes the previous live code of the same destination and purpose, and
     /// queues the first send.
-    public func start(tenantID: String, _ request: StartRequest) async throws -> Verification {
+    public func start(tenantID: String, allowedCountries: Set<String>? = nil, _ request: StartRequest) async throws -> Verification {
         let number: PhoneNumber
         do {
             number = try parser.parse(request.to, country: request.country)
@@ -84,6 +84,9 @@ public struct VerificationService: Sendable {
         }
         guard let purpose = Purpose(rawValue: request.purpose) else {
             throw VerificationError.unsupportedPurpose(request.purpose)
+        }
+        if let allowedCountries, !allowedCountries.contains(number.country) {
+            throw VerificationError.destinationNotAllowed("this tenant may not send codes to numbers of \(number.country)")
         }
         let forced = try parseChannel(request.channel, allowAuto: true)
         if let forced, !providers.availableChannels.contains(forced) {
