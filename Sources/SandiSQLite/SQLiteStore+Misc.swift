@@ -74,7 +74,7 @@ extension SQLiteStore {
     }
 
     public func outbox(tenantID: String, to: String?, limit: Int) async throws -> [OutboxMessage] {
-        try await db.read { tx in
+        try await read { tx in
             var sql = "SELECT * FROM outbox WHERE tenant_id = ?"
             var binds: [SQLiteData] = [.text(tenantID)]
             if let to { sql += " AND to_number = ?"; binds.append(.text(to)) }

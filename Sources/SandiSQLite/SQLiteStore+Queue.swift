@@ -6,18 +6,6 @@ extension SQLiteStore {
     public func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob] {
         try await db.write { tx in
             let nowMS = SQLiteData.ms(now)
-            // Withdraw due jobs whose code may no longer travel.
-            try await tx.query(
-                """
-                UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND id IN (
-                    SELECT j.delivery_id FROM jobs j JOIN verifications v ON v.id = j.verification_id
-                    WHERE j.done = 0 AND j.due_at <= ? AND (v.status <> 'pending' OR v.expires_at <= ?))
-                """, [nowMS, nowMS])
-            try await tx.query(
-                """
-                UPDATE jobs SET done = 1 WHERE done = 0 AND due_at <= ? AND verification_id IN (
-                    SELECT id FROM verifications WHERE status <> 'pending' OR expires_at <= ?)
-                """, [nowMS, nowMS])
             let claimed = try await tx.query(
                 """
                 UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
@@ -26,19 +14,46 @@ extension SQLiteStore {
                     ORDER BY due_at, id LIMIT ?)
                 RETURNING id, delivery_id, verification_id, tenant_id, due_at, attempts
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), nowMS, nowMS, .integer(limit)])
-            var out: [ClaimedJob] = []
-            for row in claimed {
-                let job = DeliveryJobRecord(
+            guard !claimed.isEmpty else { return [] }
+            // Load what the claimed jobs need in two statements, whatever their number.
+            let jobs = try claimed.map { row in
+                (DeliveryJobRecord(
                     id: try row.string("id"), deliveryID: try row.string("delivery_id"),
                     verificationID: try row.string("verification_id"), tenantID: try row.string("tenant_id"),
-                    dueAt: try row.date("due_at"))
-                guard let v = try await Self.loadVerification(tx, id: job.verificationID, tenantID: job.tenantID),
-                      let d = v.deliveries.first(where: { $0.id == job.deliveryID }), d.status == .queued
+                    dueAt: try row.date("due_at")), try row.int("attempts"))
+            }
+            let placeholders = Array(repeating: "?", count: jobs.count).joined(separator: ",")
+            let verifications = try await tx.query(
+                "SELECT \(Self.verificationColumns) FROM verifications WHERE id IN (\(placeholders))",
+                Array(Set(jobs.map(\.0.verificationID))).map(SQLiteData.text)
+            ).reduce(into: [String: Verification]()) { map, row in
+                let v = try Self.decodeVerification(row)
+                map[v.id] = v
+            }
+            let deliveries = try await tx.query(
+                "SELECT * FROM deliveries WHERE id IN (\(placeholders))", jobs.map { .text($0.0.deliveryID) }
+            ).reduce(into: [String: Delivery]()) { map, row in
+                let d = try Self.decodeDelivery(row)
+                map[d.id] = d
+            }
+            var out: [ClaimedJob] = []
+            var withdrawn: [String] = []
+            for (job, attempts) in jobs {
+                guard let v = verifications[job.verificationID], v.tenantID == job.tenantID,
+                      let d = deliveries[job.deliveryID], d.status == .queued,
+                      v.status == .pending, v.expiresAt > now
                 else {
-                    try await tx.query("UPDATE jobs SET done = 1 WHERE id = ?", [.text(job.id)])
+                    withdrawn.append(job.id)
                     continue
                 }
-                out.append(ClaimedJob(job: job, delivery: d, verification: v, attempt: try row.int("attempts")))
+                out.append(ClaimedJob(job: job, delivery: d, verification: v, attempt: attempts))
+            }
+            if !withdrawn.isEmpty {
+                // The code may no longer travel (approved, canceled, locked, expired): withdraw the send.
+                let marks = Array(repeating: "?", count: withdrawn.count).joined(separator: ",")
+                try await tx.query("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND id IN (SELECT delivery_id FROM jobs WHERE id IN (\(marks)))",
+                                   withdrawn.map(SQLiteData.text))
+                try await tx.query("UPDATE jobs SET done = 1, lease_until = NULL WHERE id IN (\(marks))", withdrawn.map(SQLiteData.text))
             }
             return out.sorted { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
         }
@@ -105,13 +120,13 @@ extension SQLiteStore {
     }
 
     public func nextDueAt() async throws -> Date? {
-        try await db.read { tx in
+        try await read { tx in
             try await tx.query("SELECT MIN(MAX(due_at, COALESCE(lease_until, due_at))) AS due FROM jobs WHERE done = 0")
                 .first?.optionalDate("due")
         }
     }
 
     public func pendingJobCount() async throws -> Int {
-        try await db.read { tx in try await tx.query("SELECT COUNT(*) AS n FROM jobs WHERE done = 0").first?.int("n") ?? 0 }
+        try await read { tx in try await tx.query("SELECT COUNT(*) AS n FROM jobs WHERE done = 0").first?.int("n") ?? 0 }
     }
 }

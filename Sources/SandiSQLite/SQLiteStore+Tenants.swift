@@ -13,15 +13,15 @@ extension SQLiteStore {
     }
 
     public func tenant(named name: String) async throws -> Tenant? {
-        try await db.read { tx in try await tx.query("SELECT * FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.decodeTenant) }
+        try await read { tx in try await tx.query("SELECT * FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.decodeTenant) }
     }
 
     public func tenant(id: String) async throws -> Tenant? {
-        try await db.read { tx in try await tx.query("SELECT * FROM tenants WHERE id = ?", [.text(id)]).first.map(Self.decodeTenant) }
+        try await read { tx in try await tx.query("SELECT * FROM tenants WHERE id = ?", [.text(id)]).first.map(Self.decodeTenant) }
     }
 
     public func tenants() async throws -> [Tenant] {
-        try await db.read { tx in try await tx.query("SELECT * FROM tenants ORDER BY created_at, name").map(Self.decodeTenant) }
+        try await read { tx in try await tx.query("SELECT * FROM tenants ORDER BY created_at, name").map(Self.decodeTenant) }
     }
 
     public func setAllowedCountries(tenantID: String, countries: Set<String>?) async throws -> Bool {
@@ -48,13 +48,13 @@ extension SQLiteStore {
     }
 
     public func keys(tenantID: String) async throws -> [APIKeyRecord] {
-        try await db.read { tx in
+        try await read { tx in
             try await tx.query("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id", [.text(tenantID)]).map(Self.decodeKey)
         }
     }
 
     public func tenant(forKeyHash hash: String) async throws -> Tenant? {
-        try await db.read { tx in
+        try await read { tx in
             try await tx.query(
                 "SELECT t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL",
                 [.text(hash)]).first.map(Self.decodeTenant)

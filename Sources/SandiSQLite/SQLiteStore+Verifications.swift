@@ -9,12 +9,23 @@ extension SQLiteStore {
         max_attempts, sends_used, max_sends, resends, resend_available_at, context, risk
         """
 
-    public func create(_ creation: VerificationCreation) async throws -> [String] {
-        let v = creation.verification
-        let plan = try JSONColumn.encode(v.plan)
-        let context = try JSONColumn.encode(v.context)
-        let risk = try JSONColumn.encode(v.risk)
+    public func create(_ creation: VerificationCreation) async throws -> CreationOutcome {
+        let original = creation.verification
+        let plan = try JSONColumn.encode(original.plan)
+        let context = try JSONColumn.encode(original.context)
+        let risk = try JSONColumn.encode(original.risk)
         return try await db.write { tx in
+            var v = original
+            if creation.failedCheckCap != .max {
+                let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
+                if let row = try await tx.query(
+                    "SELECT count, last_failed_at FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND last_failed_at > ?",
+                    [.text(v.tenantID), .text(v.to), .text(v.purpose.rawValue), .integer(since)]).first {
+                    let count = try row.int("count")
+                    if count >= creation.failedCheckCap { return .limited(lastFailedAt: try row.date("last_failed_at")) }
+                    v.maxAttempts = min(v.maxAttempts, creation.failedCheckCap - count)
+                }
+            }
             let superseded = try await tx.query(
                 """
                 UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
@@ -40,16 +51,16 @@ extension SQLiteStore {
             for delivery in v.deliveries { try await Self.insert(tx, delivery: delivery) }
             if let job = creation.job { try await Self.insert(tx, job: job) }
             try await Self.insert(tx, events: creation.events)
-            return superseded
+            return .created(superseded: superseded, maxAttempts: v.maxAttempts)
         }
     }
 
-    public func verification(id: String, tenantID: String) async throws -> Verification? {
-        try await db.read { tx in try await Self.loadVerification(tx, id: id, tenantID: tenantID) }
+    public func verification(id: String, tenantID: String, deliveries: Bool) async throws -> Verification? {
+        try await read { tx in try await Self.loadVerification(tx, id: id, tenantID: tenantID, deliveries: deliveries) }
     }
 
     public func liveVerification(tenantID: String, to: String, purpose: Purpose, now: Date) async throws -> Verification? {
-        try await db.read { tx in
+        try await read { tx in
             let rows = try await tx.query(
                 """
                 SELECT \(Self.verificationColumns) FROM verifications
@@ -77,9 +88,10 @@ extension SQLiteStore {
                     """
                     UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
                     WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND attempts_used < max_attempts
-                    RETURNING to_number, purpose, attempts_used
+                    RETURNING \(Self.verificationColumns)
                     """, [now, id, tenant, now])
                 if let row = rows.first {
+                    let after = try Self.decodeVerification(row)
                     try await Self.withdrawQueued(tx, verificationID: check.verificationID)
                     try await tx.query("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?",
                                        [tenant, .text(try row.string("to_number")), .text(try row.string("purpose"))])
@@ -91,8 +103,7 @@ extension SQLiteStore {
                     try await Self.insert(tx, events: [Event(
                         tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.approved",
                         createdAt: check.now,
-                        data: ["attempts_used": .number(Double(try row.int("attempts_used") + 1)), "grant": .bool(check.grant != nil)])])
-                    guard let after = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID) else { return .notFound }
+                        data: ["attempts_used": .number(Double(after.attemptsUsed + 1)), "grant": .bool(check.grant != nil)])])
                     return .approved(after)
                 }
             } else {
@@ -103,9 +114,10 @@ extension SQLiteStore {
                         sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
                         sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
                     WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND attempts_used < max_attempts
-                    RETURNING to_number, purpose, status, attempts_used, max_attempts
+                    RETURNING \(Self.verificationColumns)
                     """, [now, id, tenant, now])
                 if let row = rows.first {
+                    let after = try Self.decodeVerification(row)
                     let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
                     try await tx.query(
                         """
@@ -123,11 +135,10 @@ extension SQLiteStore {
                         events.append(Event(tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.locked", createdAt: check.now))
                     }
                     try await Self.insert(tx, events: events)
-                    guard let after = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID) else { return .notFound }
                     return .rejected(after)
                 }
             }
-            guard let current = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID) else { return .notFound }
+            guard let current = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID, deliveries: false) else { return .notFound }
             return .unchanged(current)
         }
     }
@@ -170,7 +181,7 @@ extension SQLiteStore {
     }
 
     public func events(verificationID: String, tenantID: String) async throws -> [Event] {
-        try await db.read { tx in
+        try await read { tx in
             try await tx.query(
                 "SELECT id, tenant_id, verification_id, type, created_at, data FROM events WHERE verification_id = ? AND tenant_id = ? ORDER BY seq",
                 [.text(verificationID), .text(tenantID)]
@@ -183,7 +194,7 @@ extension SQLiteStore {
     }
 
     public func failedChecks(tenantID: String, to: String, purpose: Purpose, now: Date, windowSeconds: Int) async throws -> FailedCheckCount {
-        try await db.read { tx in
+        try await read { tx in
             let rows = try await tx.query(
                 "SELECT count, last_failed_at FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND last_failed_at > ?",
                 [.text(tenantID), .text(to), .text(purpose.rawValue), .integer(Int(Timestamp.millis(now)) - windowSeconds * 1000)])
@@ -214,7 +225,9 @@ extension SQLiteStore {
     // MARK: shared statements
 
     static func withdrawQueued(_ tx: SQLiteExecutor.Tx, verificationID: String) async throws {
-        try await tx.query("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued'", [.text(verificationID)])
+        let withdrawn = try await tx.query(
+            "UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' RETURNING id", [.text(verificationID)])
+        guard !withdrawn.isEmpty else { return }
         try await tx.query("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0", [.text(verificationID)])
     }
 
@@ -246,11 +259,11 @@ extension SQLiteStore {
         try await tx.query("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES \(values)", binds)
     }
 
-    static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String) async throws -> Verification? {
+    static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {
         let rows = try await tx.query("SELECT \(verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
         guard let row = rows.first else { return nil }
         var v = try decodeVerification(row)
-        v.deliveries = try await loadDeliveries(tx, verificationID: id)
+        if deliveries { v.deliveries = try await loadDeliveries(tx, verificationID: id) }
         return v
     }
 

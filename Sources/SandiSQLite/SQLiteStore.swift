@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import SandiCore
 import NIOPosix
+import Synchronization
 import SQLiteNIO
 
 /// Options of the SQLite store.
@@ -13,23 +14,38 @@ public struct SQLiteStoreOptions: Sendable {
     public var maxBatch: Int = 256
     /// Whether opening applies pending migrations (the embedded default does; `sandi migrate` does not).
     public var migrate: Bool = true
+    /// Read-only connections beside the writer.
+    public var readConnections: Int = 2
 
-    public init(synchronous: String = "FULL", maxBatch: Int = 256, migrate: Bool = true) {
+    public init(synchronous: String = "FULL", maxBatch: Int = 256, migrate: Bool = true, readConnections: Int = 2) {
         self.synchronous = synchronous
         self.maxBatch = maxBatch
         self.migrate = migrate
+        self.readConnections = readConnections
     }
 }
 
 /// The embedded default storage: one SQLite file in WAL mode, owned by an actor that runs writes
 /// with group commit. Implements every storage port.
 public final class SQLiteStore: SandiStore {
+    /// The one connection that writes (group commit).
     let db: SQLiteExecutor
+    /// Read-only connections: in WAL mode they read committed data while the writer works.
+    let readers: [SQLiteExecutor]
+    private let nextReader = Atomic<Int>(0)
     let path: String
 
-    private init(db: SQLiteExecutor, path: String) {
+    private init(db: SQLiteExecutor, readers: [SQLiteExecutor], path: String) {
         self.db = db
+        self.readers = readers
         self.path = path
+    }
+
+    /// Runs a read on one of the read connections (committed data only).
+    func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteExecutor.Tx) async throws -> T) async throws -> T {
+        guard !readers.isEmpty else { return try await db.read(body) }
+        let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
+        return try await readers[index % readers.count].read(body)
     }
 
     /// Opens (creating if needed) the database file and applies pending migrations.
@@ -39,9 +55,17 @@ public final class SQLiteStore: SandiStore {
         for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(mode)", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
             _ = try await connection.query(pragma, [])
         }
-        let store = SQLiteStore(db: SQLiteExecutor(connection: connection, maxBatch: options.maxBatch, logger: logger), path: path)
-        if options.migrate { try await store.migrate() }
-        return store
+        let writer = SQLiteExecutor(connection: connection, maxBatch: options.maxBatch, logger: logger)
+        if options.migrate {
+            try await SQLiteStore(db: writer, readers: [], path: path).migrate()
+        }
+        var readers: [SQLiteExecutor] = []
+        for _ in 0..<max(0, options.readConnections) {
+            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+            for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] { _ = try await reader.query(pragma, []) }
+            readers.append(SQLiteExecutor(connection: reader, maxBatch: options.maxBatch, logger: logger))
+        }
+        return SQLiteStore(db: writer, readers: readers, path: path)
     }
 
     /// The applied schema version and the versions still to apply.
@@ -71,11 +95,12 @@ public final class SQLiteStore: SandiStore {
 
     /// Closes the connection (after queued work finished).
     public func close() async throws {
+        for reader in readers { try await reader.connection.close() }
         try await db.read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
         try await db.connection.close()
     }
 
     public func ping() async throws {
-        try await db.read { tx in _ = try await tx.query("SELECT 1") }
+        try await read { tx in _ = try await tx.query("SELECT 1") }
     }
 }

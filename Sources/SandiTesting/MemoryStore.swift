@@ -28,9 +28,16 @@ public actor MemoryStore: SandiStore {
 
     // MARK: VerificationStore
 
-    public func create(_ creation: VerificationCreation) async throws -> [String] {
-        let new = creation.verification
+    public func create(_ creation: VerificationCreation) async throws -> CreationOutcome {
+        var new = creation.verification
         let now = new.createdAt
+        let failedCount = try await failedChecks(tenantID: new.tenantID, to: new.to, purpose: new.purpose, now: now, windowSeconds: creation.failedCheckWindowSeconds)
+        if failedCount.count >= creation.failedCheckCap {
+            return .limited(lastFailedAt: failedCount.lastFailedAt ?? now)
+        }
+        if creation.failedCheckCap != .max {
+            new.maxAttempts = min(new.maxAttempts, creation.failedCheckCap - failedCount.count)
+        }
         let superseded = verifications.values.filter {
             $0.tenantID == new.tenantID && $0.to == new.to && $0.purpose == new.purpose && $0.status == .pending
         }.map(\.id).sorted()
@@ -45,12 +52,12 @@ public actor MemoryStore: SandiStore {
         for delivery in new.deliveries { insert(delivery) }
         if let job = creation.job { jobs[job.id] = JobState(record: job) }
         events.append(contentsOf: creation.events)
-        return superseded
+        return .created(superseded: superseded, maxAttempts: new.maxAttempts)
     }
 
-    public func verification(id: String, tenantID: String) async throws -> Verification? {
+    public func verification(id: String, tenantID: String, deliveries: Bool) async throws -> Verification? {
         guard let v = verifications[id], v.tenantID == tenantID else { return nil }
-        return withDeliveries(v)
+        return deliveries ? withDeliveries(v) : v
     }
 
     public func liveVerification(tenantID: String, to: String, purpose: Purpose, now: Date) async throws -> Verification? {
@@ -63,7 +70,7 @@ public actor MemoryStore: SandiStore {
     public func applyCheck(_ check: CheckRecord) async throws -> CheckApplied {
         guard var v = verifications[check.verificationID], v.tenantID == check.tenantID else { return .notFound }
         guard v.status == .pending, v.expiresAt > check.now, v.attemptsUsed < v.maxAttempts else {
-            return .unchanged(withDeliveries(v))
+            return .unchanged(v)
         }
         let key = failedKey(v.tenantID, v.to, v.purpose)
         if check.valid {
@@ -72,7 +79,7 @@ public actor MemoryStore: SandiStore {
             failed[key] = nil
             events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.approved", createdAt: check.now,
                                 data: ["attempts_used": .number(Double(v.attemptsUsed + 1)), "grant": .bool(check.grant != nil)]))
-            return .approved(withDeliveries(verifications[v.id]!))
+            return .approved(verifications[v.id]!)
         }
         v.attemptsUsed += 1
         v.updatedAt = check.now
@@ -88,7 +95,7 @@ public actor MemoryStore: SandiStore {
             finalize(v.id, as: .locked, now: check.now)
             events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.locked", createdAt: check.now))
         }
-        return .rejected(withDeliveries(verifications[v.id]!))
+        return .rejected(verifications[v.id]!)
     }
 
     public func applyResend(_ resend: ResendRecord) async throws -> Bool {

@@ -30,8 +30,8 @@ public enum StoreContract {
     static let verificationChecks: [Check] = [
         Check(name: "create and read back, tenant-scoped") { store in
             let c = try Fixtures.creation(now: t0)
-            let superseded = try await store.create(c)
-            try expect(superseded.isEmpty, "nothing to supersede")
+            let outcome = try await store.create(c)
+            try expect(outcome == .created(superseded: [], maxAttempts: 5), "created, nothing to supersede: \(outcome)")
             let read = try await store.verification(id: c.verification.id, tenantID: "ten_a")
             try expect(read?.digest == c.verification.digest && read?.sealed == c.verification.sealed, "digest and seal round-trip")
             try expect(read?.plan == c.verification.plan && read?.context == c.verification.context, "plan and context round-trip")
@@ -50,8 +50,8 @@ public enum StoreContract {
             let otherTenant = try Fixtures.creation(tenant: "ten_b", now: t0)
             _ = try await store.create(otherTenant)
             let second = try Fixtures.creation(now: t0.addingTimeInterval(5))
-            let superseded = try await store.create(second)
-            try expect(superseded == [first.verification.id], "supersedes exactly the first, got \(superseded)")
+            let outcome = try await store.create(second)
+            try expect(outcome == .created(superseded: [first.verification.id], maxAttempts: 5), "supersedes exactly the first, got \(outcome)")
             let old = try await store.verification(id: first.verification.id, tenantID: "ten_a")
             try expect(old?.status == .canceled && old?.sealed == nil, "old one canceled and its sealed code wiped")
             try expect(old?.deliveries.first?.status == .canceled, "old queued send withdrawn")
@@ -124,6 +124,31 @@ public enum StoreContract {
             _ = try await store.applyCheck(CheckRecord(verificationID: second.verification.id, tenantID: "ten_a", valid: true, now: t0.addingTimeInterval(4), grant: nil, failedCheckWindowSeconds: 100))
             count = try await store.failedChecks(tenantID: "ten_a", to: first.verification.to, purpose: .passwordReset, now: t0.addingTimeInterval(5), windowSeconds: 100)
             try expect(count.count == 0, "approval resets")
+        },
+        Check(name: "starts are capped by the destination's recent wrong codes, and refused at the cap") { store in
+            let first = try Fixtures.creation(now: t0)
+            _ = try await store.create(first)
+            for i in 0..<3 {
+                _ = try await store.applyCheck(CheckRecord(verificationID: first.verification.id, tenantID: "ten_a", valid: false, now: t0.addingTimeInterval(Double(i)), grant: nil, failedCheckWindowSeconds: 600))
+            }
+            var next = try Fixtures.creation(now: t0.addingTimeInterval(10))
+            next.failedCheckCap = 5
+            next.failedCheckWindowSeconds = 600
+            try expect(try await store.create(next) == .created(superseded: [first.verification.id], maxAttempts: 2), "5 allowed, 3 used: 2 attempts")
+            try expect(try await store.verification(id: next.verification.id, tenantID: "ten_a")?.maxAttempts == 2, "stored capped")
+            for i in 0..<2 {
+                _ = try await store.applyCheck(CheckRecord(verificationID: next.verification.id, tenantID: "ten_a", valid: false, now: t0.addingTimeInterval(20 + Double(i)), grant: nil, failedCheckWindowSeconds: 600))
+            }
+            var refused = try Fixtures.creation(now: t0.addingTimeInterval(30))
+            refused.failedCheckCap = 5
+            refused.failedCheckWindowSeconds = 600
+            try expect(try await store.create(refused) == .limited(lastFailedAt: t0.addingTimeInterval(21)), "refused at the cap")
+            try expect(try await store.verification(id: refused.verification.id, tenantID: "ten_a") == nil, "nothing stored")
+            try expect(try await store.pendingJobCount() == 0, "nothing queued")
+            var later = try Fixtures.creation(now: t0.addingTimeInterval(700))
+            later.failedCheckCap = 5
+            later.failedCheckWindowSeconds = 600
+            try expect(try await store.create(later) == .created(superseded: [], maxAttempts: 5), "the window forgets")
         },
         Check(name: "checks after expiry change nothing; expireDue marks and withdraws") { store in
             let c = try Fixtures.creation(now: t0, ttl: 60)

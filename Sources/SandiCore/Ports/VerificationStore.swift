@@ -8,12 +8,28 @@ public struct VerificationCreation: Sendable {
     public var job: DeliveryJobRecord?
     /// Events of the new verification, oldest first.
     public var events: [Event]
+    /// Consecutive wrong codes a destination may have (per purpose) before starts are refused; the
+    /// new verification's attempts are capped by what is left.
+    public var failedCheckCap: Int
+    /// Seconds after the last wrong code at which the count starts again.
+    public var failedCheckWindowSeconds: Int
 
-    public init(verification: Verification, job: DeliveryJobRecord?, events: [Event]) {
+    public init(verification: Verification, job: DeliveryJobRecord?, events: [Event], failedCheckCap: Int = .max, failedCheckWindowSeconds: Int = 86_400) {
         self.verification = verification
         self.job = job
         self.events = events
+        self.failedCheckCap = failedCheckCap
+        self.failedCheckWindowSeconds = failedCheckWindowSeconds
     }
+}
+
+/// What starting a verification did.
+public enum CreationOutcome: Sendable, Equatable {
+    /// Stored, with the ids it superseded and the attempts it got (the policy's, capped by the
+    /// destination's recent wrong codes).
+    case created(superseded: [String], maxAttempts: Int)
+    /// Nothing stored: the destination reached the cap of wrong codes; it was last failed then.
+    case limited(lastFailedAt: Date)
 }
 
 /// A check to apply atomically; the code was already compared by the core.
@@ -90,19 +106,22 @@ public struct FailedCheckCount: Sendable, Equatable {
 
 /// Storage of verifications, their deliveries and their events.
 public protocol VerificationStore: Sendable {
-    /// Cancels the pending verification of the same tenant, destination and purpose (withdrawing its
-    /// queued sends and wiping its sealed code, with a `verification.canceled` event), then inserts the
-    /// new verification, its first delivery and job, and its events. Returns the superseded ids.
-    func create(_ creation: VerificationCreation) async throws -> [String]
+    /// In one atomic step: refuses when the destination's wrong codes reached the cap; otherwise
+    /// cancels the pending verification of the same tenant, destination and purpose (withdrawing its
+    /// queued sends and wiping its sealed code, with a `verification.canceled` event) and inserts the
+    /// new verification (attempts capped by what the wrong-code count leaves), its first delivery
+    /// and job, and its events.
+    func create(_ creation: VerificationCreation) async throws -> CreationOutcome
 
-    /// The verification with its deliveries, if it belongs to the tenant.
-    func verification(id: String, tenantID: String) async throws -> Verification?
+    /// The verification, with its deliveries when `deliveries` is true, if it belongs to the tenant.
+    func verification(id: String, tenantID: String, deliveries: Bool) async throws -> Verification?
 
     /// The pending, unexpired verification of a destination and purpose.
     func liveVerification(tenantID: String, to: String, purpose: Purpose, now: Date) async throws -> Verification?
 
     /// Applies a check in one atomic step: approval happens once; a wrong code uses one attempt
     /// (locking at the limit) and counts against the destination; approval resets that count.
+    /// The verification returned carries no deliveries.
     func applyCheck(_ check: CheckRecord) async throws -> CheckApplied
 
     /// Applies a resend if the verification is still pending, unexpired and unchanged; false otherwise.
@@ -120,4 +139,11 @@ public protocol VerificationStore: Sendable {
     /// Marks pending verifications past expiry as expired (withdrawing queued sends, wiping sealed
     /// codes, with a `verification.expired` event). Returns how many.
     func expireDue(now: Date, limit: Int) async throws -> Int
+}
+
+extension VerificationStore {
+    /// The verification with its deliveries, if it belongs to the tenant.
+    public func verification(id: String, tenantID: String) async throws -> Verification? {
+        try await verification(id: id, tenantID: tenantID, deliveries: true)
+    }
 }

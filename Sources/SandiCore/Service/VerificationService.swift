@@ -98,15 +98,6 @@ public struct VerificationService: Sendable {
         }
         let now = clock.now
         let policy = options.policies.policy(for: purpose)
-        let failed = try await store.failedChecks(
-            tenantID: tenantID, to: number.e164, purpose: purpose, now: now,
-            windowSeconds: options.policies.failedCheckWindowSeconds)
-        let cap = options.policies.maxFailedChecksPerDestination
-        if failed.count >= cap {
-            let last = failed.lastFailedAt ?? now
-            let wait = Int(last.addingTimeInterval(Double(options.policies.failedCheckWindowSeconds)).timeIntervalSince(now).rounded(.up))
-            throw VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: max(1, wait))
-        }
 
         let id = Identifier.make(.verification)
         let code = OTPCode.generate(length: policy.codeLength)
@@ -121,7 +112,7 @@ public struct VerificationService: Sendable {
             locale: catalog.resolve(requested: request.locale, country: number.country),
             codeLength: policy.codeLength, digest: digest, sealed: sealed, status: .pending, channel: first.channel,
             plan: plan, planIndex: 0, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.ttlSeconds)),
-            updatedAt: now, attemptsUsed: 0, maxAttempts: min(policy.maxAttempts, cap - failed.count),
+            updatedAt: now, attemptsUsed: 0, maxAttempts: policy.maxAttempts,
             sendsUsed: 1, maxSends: policy.maxSends, resends: 0,
             resendAvailableAt: now.addingTimeInterval(Double(policy.cooldown(afterSends: 1))),
             context: request.context, risk: RiskAssessment(), deliveries: [delivery])
@@ -139,9 +130,20 @@ public struct VerificationService: Sendable {
             queuedEvent(delivery, reason: "initial", now: now),
         ]
         let job = DeliveryJobRecord(deliveryID: delivery.id, verificationID: id, tenantID: tenantID, dueAt: now)
-        _ = try await store.create(VerificationCreation(verification: verification, job: job, events: events))
-        signal.workQueued()
-        return verification
+        let window = options.policies.failedCheckWindowSeconds
+        let outcome = try await store.create(VerificationCreation(
+            verification: verification, job: job, events: events,
+            failedCheckCap: options.policies.maxFailedChecksPerDestination, failedCheckWindowSeconds: window))
+        switch outcome {
+        case .limited(let last):
+            let wait = Int(last.addingTimeInterval(Double(window)).timeIntervalSince(now).rounded(.up))
+            throw VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: max(1, wait))
+        case .created(_, let maxAttempts):
+            signal.workQueued()
+            var created = verification
+            created.maxAttempts = maxAttempts
+            return created
+        }
     }
 
     /// Reads a verification of the tenant, its status as of now.
@@ -162,7 +164,7 @@ public struct VerificationService: Sendable {
     /// once; a verification that is not pending answers `valid: false` and changes nothing.
     public func check(id: String, tenantID: String, code: String) async throws -> CheckResult {
         guard Identifier.isWellFormed(id, as: .verification),
-              let verification = try await store.verification(id: id, tenantID: tenantID)
+              let verification = try await store.verification(id: id, tenantID: tenantID, deliveries: false)
         else { throw VerificationError.notFound }
         return try await check(verification, code: code)
     }
