@@ -1,32 +1,63 @@
 import Foundation
 import Logging
+import NIOCore
 import NIOPosix
 import SQLiteNIO
+import Synchronization
 
 /// Owns one SQLite connection and runs units of work one at a time, committing queued writes
 /// together (group commit): under load, many requests share one transaction and one fsync, with
-/// the same durability as a commit each. Reads that arrive alone run outside a transaction.
+/// the same durability as a commit each.
+///
+/// The connection runs on a thread pool of its own with a single thread, so statements execute in
+/// the order they were submitted. That lets a unit *enqueue* statements whose results it does not
+/// need without waiting for each (one thread hop per statement is what limits SQLite throughput
+/// here); it waits only for statements whose answer decides what comes next. Failures of enqueued
+/// statements are checked before the commit.
 actor SQLiteExecutor {
-    /// A statement runner handed to units of work; valid only inside the unit.
+    /// A statement runner handed to a unit of work; valid only inside the unit.
     struct Tx: Sendable {
         let connection: SQLiteConnection
+        let pending: Pending
 
-        /// Runs one statement and returns its rows.
+        /// Runs one statement and returns its rows (after every statement enqueued before it).
         @discardableResult
         func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
             try await connection.query(sql, binds)
+        }
+
+        /// Submits a statement whose rows are not needed; it runs in order with the others, and its
+        /// failure fails the unit before anything commits.
+        func enqueue(_ sql: String, _ binds: [SQLiteData] = []) {
+            let future: EventLoopFuture<[SQLiteRow]> = connection.query(sql, binds)
+            pending.add(future)
+        }
+    }
+
+    /// Futures of the statements a unit enqueued.
+    final class Pending: Sendable {
+        private let futures = Mutex<[EventLoopFuture<[SQLiteRow]>]>([])
+        func add(_ future: EventLoopFuture<[SQLiteRow]>) { futures.withLock { $0.append(future) } }
+        func take() -> [EventLoopFuture<[SQLiteRow]>] { futures.withLock { f in defer { f = [] }; return f } }
+
+        /// The first failure among them, after all ran.
+        func settle() async -> (any Error)? {
+            var failure: (any Error)?
+            for future in take() {
+                do { _ = try await future.get() } catch { if failure == nil { failure = error } }
+            }
+            return failure
         }
     }
 
     private struct Unit: Sendable {
         let writes: Bool
         /// Runs the work; returns a completion that delivers its result once the transaction ended
-        /// (nil: committed; otherwise the error that undid it).
+        /// (nil: committed; otherwise the error that undid it), and the error the work threw.
         let run: @Sendable (Tx) async -> (@Sendable ((any Error)?) -> Void, (any Error)?)
     }
 
     let connection: SQLiteConnection
-    private let tx: Tx
     private var queue: [Unit] = []
     private var draining = false
     private let maxBatch: Int
@@ -34,7 +65,6 @@ actor SQLiteExecutor {
 
     init(connection: SQLiteConnection, maxBatch: Int = 256, logger: Logger) {
         self.connection = connection
-        self.tx = Tx(connection: connection)
         self.maxBatch = maxBatch
         self.logger = logger
     }
@@ -81,31 +111,34 @@ actor SQLiteExecutor {
     }
 
     private func runBatch(_ batch: [Unit]) async {
-        if !batch.contains(where: \.writes) {
+        let writes = batch.contains(where: \.writes)
+        if !writes {
             for unit in batch {
-                let (complete, _) = await unit.run(tx)
+                let (complete, _) = await unit.run(Tx(connection: connection, pending: Pending()))
                 complete(nil)
             }
             return
         }
-        do {
-            try await tx.query("BEGIN IMMEDIATE")
-        } catch {
-            logger.error("sqlite begin failed", metadata: ["error": "\(error)"])
-            for unit in batch { await unit.run(tx).0(error) }
-            return
-        }
+        let begin = Pending()
+        Tx(connection: connection, pending: begin).enqueue("BEGIN IMMEDIATE")
         var completions: [@Sendable ((any Error)?) -> Void] = []
         completions.reserveCapacity(batch.count)
+        var pendings: [Pending] = []
         var failure: (any Error)?
         for unit in batch {
-            let (complete, error) = await unit.run(tx)
+            let pending = Pending()
+            let (complete, error) = await unit.run(Tx(connection: connection, pending: pending))
             completions.append(complete)
+            pendings.append(pending)
             if let error { failure = error; break }
+        }
+        if let error = await begin.settle() { failure = failure ?? error }
+        for pending in pendings {
+            if let error = await pending.settle() { failure = failure ?? error }
         }
         if failure == nil {
             do {
-                try await tx.query("COMMIT")
+                _ = try await connection.query("COMMIT", [])
                 for complete in completions { complete(nil) }
                 return
             } catch {
@@ -113,7 +146,7 @@ actor SQLiteExecutor {
                 failure = error
             }
         }
-        _ = try? await tx.query("ROLLBACK")
+        _ = try? await connection.query("ROLLBACK", [])
         if batch.count == 1 {
             completions.first?(failure)
             return

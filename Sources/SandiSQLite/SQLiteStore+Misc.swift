@@ -17,7 +17,7 @@ extension SQLiteStore {
                     userRef: row.optionalString("user_ref"), to: try row.string("to_number"),
                     purpose: try row.decode("purpose", as: Purpose.self), createdAt: try row.date("created_at"),
                     expiresAt: try row.date("expires_at"), redeemedAt: now)
-                try await Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: grant.verificationID, type: "grant.redeemed", createdAt: now)])
+                try Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: grant.verificationID, type: "grant.redeemed", createdAt: now)])
                 return .redeemed(grant)
             }
             guard let row = try await tx.query("SELECT redeemed_at FROM grants WHERE token_hash = ? AND tenant_id = ?",
@@ -30,8 +30,8 @@ extension SQLiteStore {
     public func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin {
         try await db.write { tx in
             let binds: [SQLiteData] = [.text(tenantID), .text(scope), .text(key)]
-            try await tx.query("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at <= ?",
-                               binds + [.integer(Int(Timestamp.millis(now)) - 86_400_000)])
+            tx.enqueue("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at <= ?",
+                       binds + [.integer(Int(Timestamp.millis(now)) - 86_400_000)])
             let inserted = try await tx.query(
                 "INSERT INTO idempotency (tenant_id, scope, key, request_hash, created_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING key",
                 binds + [.text(requestHash), .ms(now)])
@@ -46,7 +46,7 @@ extension SQLiteStore {
 
     public func finishIdempotent(tenantID: String, scope: String, key: String, response: StoredResponse, now: Date) async throws {
         try await db.write { tx in
-            try await tx.query(
+            tx.enqueue(
                 "UPDATE idempotency SET status = ?, body = ?, content_type = ? WHERE tenant_id = ? AND scope = ? AND key = ?",
                 [.integer(response.status), .blob(ByteBuffer(bytes: response.body)), .text(response.contentType),
                  .text(tenantID), .text(scope), .text(key)])
@@ -55,7 +55,7 @@ extension SQLiteStore {
 
     public func abandonIdempotent(tenantID: String, scope: String, key: String) async throws {
         try await db.write { tx in
-            try await tx.query("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND status IS NULL",
+            tx.enqueue("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND status IS NULL",
                                [.text(tenantID), .text(scope), .text(key)])
         }
     }

@@ -51,9 +51,9 @@ extension SQLiteStore {
             if !withdrawn.isEmpty {
                 // The code may no longer travel (approved, canceled, locked, expired): withdraw the send.
                 let marks = Array(repeating: "?", count: withdrawn.count).joined(separator: ",")
-                try await tx.query("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND id IN (SELECT delivery_id FROM jobs WHERE id IN (\(marks)))",
-                                   withdrawn.map(SQLiteData.text))
-                try await tx.query("UPDATE jobs SET done = 1, lease_until = NULL WHERE id IN (\(marks))", withdrawn.map(SQLiteData.text))
+                tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND id IN (SELECT delivery_id FROM jobs WHERE id IN (\(marks)))",
+                           withdrawn.map(SQLiteData.text))
+                tx.enqueue("UPDATE jobs SET done = 1, lease_until = NULL WHERE id IN (\(marks))", withdrawn.map(SQLiteData.text))
             }
             return out.sorted { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
         }
@@ -67,7 +67,7 @@ extension SQLiteStore {
             guard !closed.isEmpty else { return false }
             let at = SQLiteData.ms(outcome.at)
             let reached = outcome.status == .delivered || outcome.status == .read
-            try await tx.query(
+            tx.enqueue(
                 """
                 UPDATE deliveries SET status = ?, provider_message_id = ?, error = ?,
                     sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END,
@@ -80,20 +80,36 @@ extension SQLiteStore {
                  .flag(outcome.status.rank >= 1 && !outcome.status.isFailure && outcome.status != .canceled), at,
                  .flag(reached), at, .flag(outcome.status == .read), at, .flag(outcome.status.isFailure), at,
                  .text(outcome.deliveryID)])
-            try await Self.insert(tx, events: outcome.events)
+            try Self.insert(tx, events: outcome.events)
             if let fallback = outcome.fallback {
-                let advanced = try await tx.query(
+                // The next step is queued only while the verification is pending, unexpired and has
+                // sends left; the conditions are read before the count moves.
+                let condition = "EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends)"
+                let conditionBinds: [SQLiteData] = [.text(outcome.verificationID), at]
+                let d = fallback.delivery
+                tx.enqueue(
+                    """
+                    INSERT INTO deliveries (id, verification_id, tenant_id, channel, provider, status, plan_index, queued_at)
+                    SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE \(condition)
+                    """,
+                    [.text(d.id), .text(d.verificationID), .text(d.tenantID), .text(d.channel.rawValue), .text(d.provider),
+                     .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt)] + conditionBinds)
+                let job = fallback.job
+                tx.enqueue(
+                    "INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ? WHERE \(condition)",
+                    [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)] + conditionBinds)
+                if !fallback.events.isEmpty {
+                    let (values, binds) = try Self.eventValues(fallback.events)
+                    tx.enqueue(
+                        "INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE \(condition)",
+                        binds + conditionBinds)
+                }
+                tx.enqueue(
                     """
                     UPDATE verifications SET sends_used = sends_used + 1, channel = ?, plan_index = ?, updated_at = ?
-                    WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends RETURNING id
+                    WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends
                     """,
-                    [.text(fallback.delivery.channel.rawValue), .integer(fallback.delivery.planIndex), at,
-                     .text(outcome.verificationID), at])
-                if !advanced.isEmpty {
-                    try await Self.insert(tx, delivery: fallback.delivery)
-                    try await Self.insert(tx, job: fallback.job)
-                    try await Self.insert(tx, events: fallback.events)
-                }
+                    [.text(d.channel.rawValue), .integer(d.planIndex), at, .text(outcome.verificationID), at])
             }
             return true
         }
@@ -101,7 +117,7 @@ extension SQLiteStore {
 
     public func release(jobID: String, owner: String, dueAt: Date) async throws {
         try await db.write { tx in
-            try await tx.query(
+            tx.enqueue(
                 "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, due_at = ? WHERE id = ? AND done = 0 AND lease_owner = ?",
                 [.ms(dueAt), .text(jobID), .text(owner)])
         }
@@ -112,7 +128,7 @@ extension SQLiteStore {
             guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
             var d = try Self.decodeDelivery(row)
             guard d.apply(status, at: at, error: error) else { return d }
-            try await tx.query(
+            tx.enqueue(
                 "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
                 [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])
             return d

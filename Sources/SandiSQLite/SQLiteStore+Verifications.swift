@@ -16,29 +16,34 @@ extension SQLiteStore {
         let risk = try JSONColumn.encode(original.risk)
         return try await db.write { tx in
             var v = original
-            if creation.failedCheckCap != .max {
-                let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
-                if let row = try await tx.query(
-                    "SELECT count, last_failed_at FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND last_failed_at > ?",
-                    [.text(v.tenantID), .text(v.to), .text(v.purpose.rawValue), .integer(since)]).first {
-                    let count = try row.int("count")
-                    if count >= creation.failedCheckCap { return .limited(lastFailedAt: try row.date("last_failed_at")) }
-                    v.maxAttempts = min(v.maxAttempts, creation.failedCheckCap - count)
-                }
-            }
-            let superseded = try await tx.query(
+            // One awaited read: the destination's recent wrong codes and its live verifications.
+            let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
+            let key: [SQLiteData] = [.text(v.tenantID), .text(v.to), .text(v.purpose.rawValue)]
+            let state = try await tx.query(
                 """
-                UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
-                WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND status = 'pending' RETURNING id
-                """, [.ms(v.createdAt), .text(v.tenantID), .text(v.to), .text(v.purpose.rawValue)]
-            ).map { try $0.string("id") }.sorted()
-            for id in superseded {
-                try await Self.withdrawQueued(tx, verificationID: id)
-                try await Self.insert(tx, events: [Event(
-                    tenantID: v.tenantID, verificationID: id, type: "verification.canceled", createdAt: v.createdAt,
-                    data: ["reason": "superseded", "superseded_by": .string(v.id)])])
+                SELECT (SELECT count FROM failed_checks WHERE tenant_id = ?1 AND to_number = ?2 AND purpose = ?3 AND last_failed_at > ?4) AS failed,
+                       (SELECT last_failed_at FROM failed_checks WHERE tenant_id = ?1 AND to_number = ?2 AND purpose = ?3) AS last_failed,
+                       (SELECT group_concat(id) FROM verifications WHERE tenant_id = ?1 AND to_number = ?2 AND purpose = ?3 AND status = 'pending') AS live
+                """, key + [.integer(since)]).first
+            if let failed = state?.column("failed")?.integer, creation.failedCheckCap != .max {
+                if failed >= creation.failedCheckCap {
+                    return .limited(lastFailedAt: state?.optionalDate("last_failed") ?? v.createdAt)
+                }
+                v.maxAttempts = min(v.maxAttempts, creation.failedCheckCap - failed)
             }
-            try await tx.query(
+            let superseded = (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
+            if !superseded.isEmpty {
+                let marks = Array(repeating: "?", count: superseded.count).joined(separator: ",")
+                tx.enqueue(
+                    "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ? WHERE status = 'pending' AND id IN (\(marks))",
+                    [.ms(v.createdAt)] + superseded.map(SQLiteData.text))
+                Self.withdrawQueued(tx, verificationIDs: superseded)
+                try Self.insert(tx, events: superseded.map { id in
+                    Event(tenantID: v.tenantID, verificationID: id, type: "verification.canceled", createdAt: v.createdAt,
+                          data: ["reason": "superseded", "superseded_by": .string(v.id)])
+                })
+            }
+            tx.enqueue(
                 "INSERT INTO verifications (\(Self.verificationColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     .text(v.id), .text(v.tenantID), .text(v.to), .text(v.country), .text(v.operator), .text(v.purpose.rawValue),
@@ -48,9 +53,9 @@ extension SQLiteStore {
                     .integer(v.attemptsUsed), .integer(v.maxAttempts), .integer(v.sendsUsed), .integer(v.maxSends),
                     .integer(v.resends), .ms(v.resendAvailableAt), .text(context), .text(risk),
                 ])
-            for delivery in v.deliveries { try await Self.insert(tx, delivery: delivery) }
-            if let job = creation.job { try await Self.insert(tx, job: job) }
-            try await Self.insert(tx, events: creation.events)
+            for delivery in v.deliveries { Self.insert(tx, delivery: delivery) }
+            if let job = creation.job { Self.insert(tx, job: job) }
+            try Self.insert(tx, events: creation.events)
             return .created(superseded: superseded, maxAttempts: v.maxAttempts)
         }
     }
@@ -92,15 +97,15 @@ extension SQLiteStore {
                     """, [now, id, tenant, now])
                 if let row = rows.first {
                     let after = try Self.decodeVerification(row)
-                    try await Self.withdrawQueued(tx, verificationID: check.verificationID)
-                    try await tx.query("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?",
-                                       [tenant, .text(try row.string("to_number")), .text(try row.string("purpose"))])
+                    Self.withdrawQueued(tx, verificationID: check.verificationID)
+                    tx.enqueue("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?",
+                               [tenant, .text(try row.string("to_number")), .text(try row.string("purpose"))])
                     if let grantBinds {
-                        try await tx.query(
+                        tx.enqueue(
                             "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
                             grantBinds)
                     }
-                    try await Self.insert(tx, events: [Event(
+                    try Self.insert(tx, events: [Event(
                         tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.approved",
                         createdAt: check.now,
                         data: ["attempts_used": .number(Double(after.attemptsUsed + 1)), "grant": .bool(check.grant != nil)])])
@@ -119,7 +124,7 @@ extension SQLiteStore {
                 if let row = rows.first {
                     let after = try Self.decodeVerification(row)
                     let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
-                    try await tx.query(
+                    tx.enqueue(
                         """
                         INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at) VALUES (?, ?, ?, 1, ?)
                         ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
@@ -131,10 +136,10 @@ extension SQLiteStore {
                                         type: "verification.check_failed", createdAt: check.now,
                                         data: ["attempts_remaining": .number(Double(remaining))])]
                     if try row.string("status") == "locked" {
-                        try await Self.withdrawQueued(tx, verificationID: check.verificationID)
+                        Self.withdrawQueued(tx, verificationID: check.verificationID)
                         events.append(Event(tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.locked", createdAt: check.now))
                     }
-                    try await Self.insert(tx, events: events)
+                    try Self.insert(tx, events: events)
                     return .rejected(after)
                 }
             }
@@ -156,9 +161,9 @@ extension SQLiteStore {
                 [.text(resend.channel.rawValue), .integer(resend.planIndex), .ms(resend.resendAvailableAt), .ms(resend.now),
                  .text(resend.verificationID), .text(resend.tenantID), .ms(resend.now), .integer(resend.expectedSendsUsed)])
             guard !rows.isEmpty else { return false }
-            try await Self.insert(tx, delivery: resend.delivery)
-            try await Self.insert(tx, job: resend.job)
-            try await Self.insert(tx, events: resend.events)
+            Self.insert(tx, delivery: resend.delivery)
+            Self.insert(tx, job: resend.job)
+            try Self.insert(tx, events: resend.events)
             return true
         }
     }
@@ -174,8 +179,8 @@ extension SQLiteStore {
                 let exists = try await tx.query("SELECT 1 AS one FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
                 return exists.isEmpty ? nil : false
             }
-            try await Self.withdrawQueued(tx, verificationID: id)
-            try await Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: id, type: "verification.canceled", createdAt: now, data: ["reason": "api"])])
+            Self.withdrawQueued(tx, verificationID: id)
+            try Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: id, type: "verification.canceled", createdAt: now, data: ["reason": "api"])])
             return true
         }
     }
@@ -213,26 +218,30 @@ extension SQLiteStore {
                 """, [.ms(now), .ms(now), .integer(limit)])
             var events: [Event] = []
             for row in rows {
-                let id = try row.string("id")
-                try await Self.withdrawQueued(tx, verificationID: id)
-                events.append(Event(tenantID: try row.string("tenant_id"), verificationID: id, type: "verification.expired", createdAt: now))
+                events.append(Event(tenantID: try row.string("tenant_id"), verificationID: try row.string("id"), type: "verification.expired", createdAt: now))
             }
-            try await Self.insert(tx, events: events)
+            Self.withdrawQueued(tx, verificationIDs: events.compactMap(\.verificationID))
+            try Self.insert(tx, events: events)
             return rows.count
         }
     }
 
     // MARK: shared statements
 
-    static func withdrawQueued(_ tx: SQLiteExecutor.Tx, verificationID: String) async throws {
-        let withdrawn = try await tx.query(
-            "UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' RETURNING id", [.text(verificationID)])
-        guard !withdrawn.isEmpty else { return }
-        try await tx.query("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0", [.text(verificationID)])
+    /// Withdraws the queued sends of verifications (their code may no longer travel).
+    static func withdrawQueued(_ tx: SQLiteExecutor.Tx, verificationIDs ids: [String]) {
+        guard !ids.isEmpty else { return }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND verification_id IN (\(marks))", ids.map(SQLiteData.text))
+        tx.enqueue("UPDATE jobs SET done = 1 WHERE done = 0 AND verification_id IN (\(marks))", ids.map(SQLiteData.text))
     }
 
-    static func insert(_ tx: SQLiteExecutor.Tx, delivery d: Delivery) async throws {
-        try await tx.query(
+    static func withdrawQueued(_ tx: SQLiteExecutor.Tx, verificationID: String) {
+        withdrawQueued(tx, verificationIDs: [verificationID])
+    }
+
+    static func insert(_ tx: SQLiteExecutor.Tx, delivery d: Delivery) {
+        tx.enqueue(
             """
             INSERT INTO deliveries (id, verification_id, tenant_id, channel, provider, status, plan_index, queued_at, sent_at,
                 delivered_at, read_at, failed_at, error, provider_message_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
@@ -242,21 +251,26 @@ extension SQLiteStore {
              .ms(d.readAt), .ms(d.failedAt), .text(d.error), .text(d.providerMessageID)])
     }
 
-    static func insert(_ tx: SQLiteExecutor.Tx, job: DeliveryJobRecord) async throws {
-        try await tx.query(
+    static func insert(_ tx: SQLiteExecutor.Tx, job: DeliveryJobRecord) {
+        tx.enqueue(
             "INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) VALUES (?,?,?,?,?)",
             [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
     }
 
-    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event]) async throws {
-        guard !events.isEmpty else { return }
+    /// The `VALUES` placeholders and binds of events.
+    static func eventValues(_ events: [Event]) throws -> (String, [SQLiteData]) {
         var binds: [SQLiteData] = []
         binds.reserveCapacity(events.count * 6)
         for e in events {
             binds += [.text(e.id), .text(e.tenantID), .text(e.verificationID), .text(e.type), .ms(e.createdAt), .text(try JSONColumn.encode(e.data))]
         }
-        let values = Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ",")
-        try await tx.query("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES \(values)", binds)
+        return (Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ","), binds)
+    }
+
+    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event]) throws {
+        guard !events.isEmpty else { return }
+        let (values, binds) = try eventValues(events)
+        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES \(values)", binds)
     }
 
     static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {

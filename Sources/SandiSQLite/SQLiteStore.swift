@@ -34,11 +34,14 @@ public final class SQLiteStore: SandiStore {
     let readers: [SQLiteExecutor]
     private let nextReader = Atomic<Int>(0)
     let path: String
+    /// The writer's own single thread: statements run in the order they were submitted.
+    let writerThread: NIOThreadPool?
 
-    private init(db: SQLiteExecutor, readers: [SQLiteExecutor], path: String) {
+    private init(db: SQLiteExecutor, readers: [SQLiteExecutor], path: String, writerThread: NIOThreadPool?) {
         self.db = db
         self.readers = readers
         self.path = path
+        self.writerThread = writerThread
     }
 
     /// Runs a read on one of the read connections (committed data only).
@@ -50,14 +53,17 @@ public final class SQLiteStore: SandiStore {
 
     /// Opens (creating if needed) the database file and applies pending migrations.
     public static func open(path: String, options: SQLiteStoreOptions = SQLiteStoreOptions(), logger: Logger = Logger(label: "sandi.sqlite")) async throws -> SQLiteStore {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let writerThread = NIOThreadPool(numberOfThreads: 1)
+        writerThread.start()
+        let connection = try await SQLiteConnection.open(
+            storage: .file(path: path), threadPool: writerThread, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         let mode = options.synchronous.uppercased() == "NORMAL" ? "NORMAL" : "FULL"
         for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(mode)", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
             _ = try await connection.query(pragma, [])
         }
         let writer = SQLiteExecutor(connection: connection, maxBatch: options.maxBatch, logger: logger)
         if options.migrate {
-            try await SQLiteStore(db: writer, readers: [], path: path).migrate()
+            try await SQLiteStore(db: writer, readers: [], path: path, writerThread: nil).migrate()
         }
         var readers: [SQLiteExecutor] = []
         for _ in 0..<max(0, options.readConnections) {
@@ -65,7 +71,7 @@ public final class SQLiteStore: SandiStore {
             for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] { _ = try await reader.query(pragma, []) }
             readers.append(SQLiteExecutor(connection: reader, maxBatch: options.maxBatch, logger: logger))
         }
-        return SQLiteStore(db: writer, readers: readers, path: path)
+        return SQLiteStore(db: writer, readers: readers, path: path, writerThread: writerThread)
     }
 
     /// The applied schema version and the versions still to apply.
@@ -98,6 +104,7 @@ public final class SQLiteStore: SandiStore {
         for reader in readers { try await reader.connection.close() }
         try await db.read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
         try await db.connection.close()
+        try await writerThread?.shutdownGracefully()
     }
 
     public func ping() async throws {
