@@ -26,11 +26,14 @@ actor SQLiteExecutor {
             try await connection.query(sql, binds)
         }
 
-        /// Submits a statement whose rows are not needed; it runs in order with the others, and its
-        /// failure fails the unit before anything commits.
-        func enqueue(_ sql: String, _ binds: [SQLiteData] = []) {
+        /// Submits a statement whose rows are not needed now; it runs in order with the others, and
+        /// its failure fails the unit before anything commits. The rows can be read after the unit
+        /// settled (in a deferred unit's finisher).
+        @discardableResult
+        func enqueue(_ sql: String, _ binds: [SQLiteData] = []) -> EventLoopFuture<[SQLiteRow]> {
             let future: EventLoopFuture<[SQLiteRow]> = connection.query(sql, binds)
             pending.add(future)
+            return future
         }
     }
 
@@ -50,11 +53,27 @@ actor SQLiteExecutor {
         }
     }
 
+    typealias Finish = @Sendable ((any Error)?) async -> Void
+
     private struct Unit: Sendable {
+        enum Work: Sendable {
+            /// Work that awaits some answers before deciding what to write.
+            case awaiting(@Sendable (Tx) async -> (Finish, (any Error)?))
+            /// Work that only enqueues statements (decisions made inside SQL) and reads their answers
+            /// after they ran: no wait at all per unit.
+            case deferred(@Sendable (Tx) -> (Finish, (any Error)?))
+        }
         let writes: Bool
-        /// Runs the work; returns a completion that delivers its result once the transaction ended
-        /// (nil: committed; otherwise the error that undid it), and the error the work threw.
-        let run: @Sendable (Tx) async -> (@Sendable ((any Error)?) -> Void, (any Error)?)
+        /// Runs the work; returns what delivers its result once the transaction ended (nil:
+        /// committed; otherwise the error that undid it), and the error the work threw.
+        let work: Work
+
+        func run(_ tx: Tx) async -> (Finish, (any Error)?) {
+            switch work {
+            case .awaiting(let body): await body(tx)
+            case .deferred(let body): body(tx)
+            }
+        }
     }
 
     let connection: SQLiteConnection
@@ -81,9 +100,27 @@ actor SQLiteExecutor {
         try await submit(writes: false, body)
     }
 
+    /// Runs a write that only enqueues statements: `body` submits them and returns a finisher that
+    /// reads their answers (futures already resolved) once they all ran.
+    func deferredWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            enqueue(Unit(writes: true, work: .deferred { tx in
+                do {
+                    let finisher = try body(tx)
+                    return ({ error in
+                        if let error { continuation.resume(throwing: error); return }
+                        do { continuation.resume(returning: try await finisher()) } catch { continuation.resume(throwing: error) }
+                    }, nil)
+                } catch {
+                    return ({ _ in continuation.resume(throwing: error) }, error)
+                }
+            }))
+        }
+    }
+
     private func submit<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (Tx) async throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            queue.append(Unit(writes: writes) { tx in
+            enqueue(Unit(writes: writes, work: .awaiting { tx in
                 do {
                     let value = try await body(tx)
                     return ({ error in
@@ -92,11 +129,15 @@ actor SQLiteExecutor {
                 } catch {
                     return ({ _ in continuation.resume(throwing: error) }, error)
                 }
-            })
-            if !draining {
-                draining = true
-                Task { await self.drain() }
-            }
+            }))
+        }
+    }
+
+    private func enqueue(_ unit: Unit) {
+        queue.append(unit)
+        if !draining {
+            draining = true
+            Task { await self.drain() }
         }
     }
 
@@ -115,13 +156,13 @@ actor SQLiteExecutor {
         if !writes {
             for unit in batch {
                 let (complete, _) = await unit.run(Tx(connection: connection, pending: Pending()))
-                complete(nil)
+                await complete(nil)
             }
             return
         }
         let begin = Pending()
         Tx(connection: connection, pending: begin).enqueue("BEGIN IMMEDIATE")
-        var completions: [@Sendable ((any Error)?) -> Void] = []
+        var completions: [Finish] = []
         completions.reserveCapacity(batch.count)
         var pendings: [Pending] = []
         var failure: (any Error)?
@@ -139,7 +180,7 @@ actor SQLiteExecutor {
         if failure == nil {
             do {
                 _ = try await connection.query("COMMIT", [])
-                for complete in completions { complete(nil) }
+                for complete in completions { await complete(nil) }
                 return
             } catch {
                 logger.error("sqlite commit failed", metadata: ["error": "\(error)"])
@@ -148,7 +189,7 @@ actor SQLiteExecutor {
         }
         _ = try? await connection.query("ROLLBACK", [])
         if batch.count == 1 {
-            completions.first?(failure)
+            await completions.first?(failure)
             return
         }
         // One unit failed: give each unit a transaction of its own, so one bad unit cannot take the

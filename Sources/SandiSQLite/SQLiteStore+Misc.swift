@@ -61,15 +61,16 @@ extension SQLiteStore {
     }
 
     public func appendOutbox(_ message: OutboxMessage) async throws -> Bool {
-        try await db.write { tx in
-            try await tx.query(
+        try await db.deferredWrite { tx in
+            let inserted = tx.enqueue(
                 """
                 INSERT INTO outbox (id, tenant_id, delivery_id, channel, to_number, text_key_id, text_box, code_key_id, code_box, sent_at)
                 VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (delivery_id) DO NOTHING RETURNING id
                 """,
                 [.text(message.id), .text(message.tenantID), .text(message.deliveryID), .text(message.channel.rawValue),
                  .text(message.to), .text(message.sealedText.keyID), .text(message.sealedText.box),
-                 .text(message.sealedCode?.keyID), .text(message.sealedCode?.box), .ms(message.sentAt)]).count == 1
+                 .text(message.sealedCode?.keyID), .text(message.sealedCode?.box), .ms(message.sentAt)])
+            return { try await inserted.get().count == 1 }
         }
     }
 

@@ -1,5 +1,6 @@
 public import Foundation
 public import SandiCore
+import NIOCore
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -60,11 +61,13 @@ extension SQLiteStore {
     }
 
     public func complete(_ outcome: SendOutcome) async throws -> Bool {
-        try await db.write { tx in
-            let closed = try await tx.query(
+        try await db.deferredWrite { tx in
+            // Only the lease holder's outcome counts: the flag `own` gates every write after it.
+            let closed = tx.enqueue(
                 "UPDATE jobs SET done = 1, lease_until = NULL WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
                 [.text(outcome.jobID), .text(outcome.leaseOwner)])
-            guard !closed.isEmpty else { return false }
+            tx.enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('own', changes())")
+            let own = "(SELECT v FROM temp.unit_flags WHERE k = 'own') = 1"
             let at = SQLiteData.ms(outcome.at)
             let reached = outcome.status == .delivered || outcome.status == .read
             tx.enqueue(
@@ -74,17 +77,20 @@ extension SQLiteStore {
                     delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END,
                     read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END,
                     failed_at = CASE WHEN ? THEN COALESCE(failed_at, ?) ELSE failed_at END
-                WHERE id = ? AND status = 'queued'
+                WHERE id = ? AND status = 'queued' AND \(own)
                 """,
                 [.text(outcome.status.rawValue), .text(outcome.providerMessageID), .text(outcome.error),
                  .flag(outcome.status.rank >= 1 && !outcome.status.isFailure && outcome.status != .canceled), at,
                  .flag(reached), at, .flag(outcome.status == .read), at, .flag(outcome.status.isFailure), at,
                  .text(outcome.deliveryID)])
-            try Self.insert(tx, events: outcome.events)
+            if !outcome.events.isEmpty {
+                let (values, binds) = try Self.eventValues(outcome.events)
+                tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE \(own)", binds)
+            }
             if let fallback = outcome.fallback {
                 // The next step is queued only while the verification is pending, unexpired and has
                 // sends left; the conditions are read before the count moves.
-                let condition = "EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends)"
+                let condition = "\(own) AND EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends)"
                 let conditionBinds: [SQLiteData] = [.text(outcome.verificationID), at]
                 let d = fallback.delivery
                 tx.enqueue(
@@ -107,11 +113,11 @@ extension SQLiteStore {
                 tx.enqueue(
                     """
                     UPDATE verifications SET sends_used = sends_used + 1, channel = ?, plan_index = ?, updated_at = ?
-                    WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends
+                    WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends AND \(own)
                     """,
                     [.text(d.channel.rawValue), .integer(d.planIndex), at, .text(outcome.verificationID), at])
             }
-            return true
+            return { try await !closed.get().isEmpty }
         }
     }
 

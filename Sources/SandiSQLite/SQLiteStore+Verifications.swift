@@ -1,5 +1,6 @@
 public import Foundation
 public import SandiCore
+import NIOCore
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -10,53 +11,81 @@ extension SQLiteStore {
         """
 
     public func create(_ creation: VerificationCreation) async throws -> CreationOutcome {
-        let original = creation.verification
-        let plan = try JSONColumn.encode(original.plan)
-        let context = try JSONColumn.encode(original.context)
-        let risk = try JSONColumn.encode(original.risk)
-        return try await db.write { tx in
-            var v = original
-            // One awaited read: the destination's recent wrong codes and its live verifications.
-            let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
+        let v = creation.verification
+        let plan = try JSONColumn.encode(v.plan)
+        let context = try JSONColumn.encode(v.context)
+        let risk = try JSONColumn.encode(v.risk)
+        let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
+        let cap = creation.failedCheckCap
+        return try await db.deferredWrite { tx in
+            // Every decision is made inside SQL, so nothing here waits for an answer: the cap of
+            // recent wrong codes sets the flag `go`, and each write below applies only when it is set.
             let key: [SQLiteData] = [.text(v.tenantID), .text(v.to), .text(v.purpose.rawValue)]
-            let state = try await tx.query(
+            let sameKey = "tenant_id = ?1 AND to_number = ?2 AND purpose = ?3"
+            let recentFailures = "COALESCE((SELECT count FROM failed_checks WHERE \(sameKey) AND last_failed_at > ?4), 0)"
+            let before = tx.enqueue(
                 """
-                SELECT (SELECT count FROM failed_checks WHERE tenant_id = ?1 AND to_number = ?2 AND purpose = ?3 AND last_failed_at > ?4) AS failed,
-                       (SELECT last_failed_at FROM failed_checks WHERE tenant_id = ?1 AND to_number = ?2 AND purpose = ?3) AS last_failed,
-                       (SELECT group_concat(id) FROM verifications WHERE tenant_id = ?1 AND to_number = ?2 AND purpose = ?3 AND status = 'pending') AS live
-                """, key + [.integer(since)]).first
-            if let failed = state?.column("failed")?.integer, creation.failedCheckCap != .max {
-                if failed >= creation.failedCheckCap {
-                    return .limited(lastFailedAt: state?.optionalDate("last_failed") ?? v.createdAt)
-                }
-                v.maxAttempts = min(v.maxAttempts, creation.failedCheckCap - failed)
-            }
-            let superseded = (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
-            if !superseded.isEmpty {
-                let marks = Array(repeating: "?", count: superseded.count).joined(separator: ",")
-                tx.enqueue(
-                    "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ? WHERE status = 'pending' AND id IN (\(marks))",
-                    [.ms(v.createdAt)] + superseded.map(SQLiteData.text))
-                Self.withdrawQueued(tx, verificationIDs: superseded)
-                try Self.insert(tx, events: superseded.map { id in
-                    Event(tenantID: v.tenantID, verificationID: id, type: "verification.canceled", createdAt: v.createdAt,
-                          data: ["reason": "superseded", "superseded_by": .string(v.id)])
-                })
-            }
+                SELECT \(recentFailures) AS failed,
+                       (SELECT last_failed_at FROM failed_checks WHERE \(sameKey)) AS last_failed,
+                       (SELECT group_concat(id) FROM verifications WHERE \(sameKey) AND status = 'pending') AS live
+                """, key + [.integer(since)])
             tx.enqueue(
-                "INSERT INTO verifications (\(Self.verificationColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('failed', \(recentFailures)), ('go', \(recentFailures) < ?5)",
+                key + [.integer(since), .integer(cap)])
+            let go = "(SELECT v FROM temp.unit_flags WHERE k = 'go') = 1"
+            let live = "SELECT id FROM verifications WHERE \(sameKey) AND status = 'pending'"
+            tx.enqueue(
+                """
+                INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                SELECT 'evt_' || lower(hex(randomblob(16))), tenant_id, id, 'verification.canceled', ?4,
+                       json_object('reason', 'superseded', 'superseded_by', ?5)
+                FROM verifications WHERE \(sameKey) AND status = 'pending' AND \(go)
+                """, key + [.ms(v.createdAt), .text(v.id)])
+            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND verification_id IN (\(live)) AND \(go)", key)
+            tx.enqueue("UPDATE jobs SET done = 1 WHERE done = 0 AND verification_id IN (\(live)) AND \(go)", key)
+            tx.enqueue(
+                "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?4 WHERE \(sameKey) AND status = 'pending' AND \(go)",
+                key + [.ms(v.createdAt)])
+            tx.enqueue(
+                """
+                INSERT INTO verifications (\(Self.verificationColumns))
+                SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MIN(?, ? - (SELECT v FROM temp.unit_flags WHERE k = 'failed')),?,?,?,?,?,?
+                WHERE \(go)
+                """,
                 [
                     .text(v.id), .text(v.tenantID), .text(v.to), .text(v.country), .text(v.operator), .text(v.purpose.rawValue),
                     .text(v.userRef), .text(v.locale), .integer(v.codeLength), .text(v.digest.keyID), .text(v.digest.mac),
                     .text(v.sealed?.keyID), .text(v.sealed?.box), .text(v.status.rawValue), .text(v.channel?.rawValue),
                     .text(plan), .integer(v.planIndex), .ms(v.createdAt), .ms(v.expiresAt), .ms(v.updatedAt),
-                    .integer(v.attemptsUsed), .integer(v.maxAttempts), .integer(v.sendsUsed), .integer(v.maxSends),
+                    .integer(v.attemptsUsed), .integer(v.maxAttempts), .integer(cap), .integer(v.sendsUsed), .integer(v.maxSends),
                     .integer(v.resends), .ms(v.resendAvailableAt), .text(context), .text(risk),
                 ])
-            for delivery in v.deliveries { Self.insert(tx, delivery: delivery) }
-            if let job = creation.job { Self.insert(tx, job: job) }
-            try Self.insert(tx, events: creation.events)
-            return .created(superseded: superseded, maxAttempts: v.maxAttempts)
+            for d in v.deliveries {
+                tx.enqueue(
+                    """
+                    INSERT INTO deliveries (id, verification_id, tenant_id, channel, provider, status, plan_index, queued_at)
+                    SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE \(go)
+                    """,
+                    [.text(d.id), .text(d.verificationID), .text(d.tenantID), .text(d.channel.rawValue), .text(d.provider),
+                     .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt)])
+            }
+            if let job = creation.job {
+                tx.enqueue("INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ? WHERE \(go)",
+                           [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
+            }
+            if !creation.events.isEmpty {
+                let (values, binds) = try Self.eventValues(creation.events)
+                tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE \(go)", binds)
+            }
+            let after = tx.enqueue("SELECT max_attempts FROM verifications WHERE id = ?", [.text(v.id)])
+            return {
+                let state = try await before.get().first
+                guard let stored = try await after.get().first else {
+                    return .limited(lastFailedAt: state?.optionalDate("last_failed") ?? v.createdAt)
+                }
+                let superseded = (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
+                return .created(superseded: superseded, maxAttempts: try stored.int("max_attempts"))
+            }
         }
     }
 
@@ -84,67 +113,83 @@ extension SQLiteStore {
             [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
              .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)]
         }
-        return try await db.write { tx in
+        return try await db.deferredWrite { tx in
+            // The conditional update decides; the flag `ok` (rows it changed) gates the rest.
             let now = SQLiteData.ms(check.now)
             let id = SQLiteData.text(check.verificationID)
             let tenant = SQLiteData.text(check.tenantID)
+            let pendingNow = "id = ?2 AND tenant_id = ?3 AND status = 'pending' AND expires_at > ?1 AND attempts_used < max_attempts"
+            let update: EventLoopFuture<[SQLiteRow]>
             if check.valid {
-                let rows = try await tx.query(
+                update = tx.enqueue(
                     """
-                    UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
-                    WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND attempts_used < max_attempts
-                    RETURNING \(Self.verificationColumns)
-                    """, [now, id, tenant, now])
-                if let row = rows.first {
-                    let after = try Self.decodeVerification(row)
-                    Self.withdrawQueued(tx, verificationID: check.verificationID)
-                    tx.enqueue("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?",
-                               [tenant, .text(try row.string("to_number")), .text(try row.string("purpose"))])
-                    if let grantBinds {
-                        tx.enqueue(
-                            "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
-                            grantBinds)
-                    }
-                    try Self.insert(tx, events: [Event(
-                        tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.approved",
-                        createdAt: check.now,
-                        data: ["attempts_used": .number(Double(after.attemptsUsed + 1)), "grant": .bool(check.grant != nil)])])
-                    return .approved(after)
-                }
+                    UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?1
+                    WHERE \(pendingNow) RETURNING \(Self.verificationColumns)
+                    """, [now, id, tenant])
             } else {
-                let rows = try await tx.query(
+                update = tx.enqueue(
                     """
-                    UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?,
+                    UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?1,
                         status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
                         sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
                         sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
-                    WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? AND attempts_used < max_attempts
-                    RETURNING \(Self.verificationColumns)
-                    """, [now, id, tenant, now])
-                if let row = rows.first {
-                    let after = try Self.decodeVerification(row)
-                    let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
-                    tx.enqueue(
-                        """
-                        INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at) VALUES (?, ?, ?, 1, ?)
-                        ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
-                            count = CASE WHEN failed_checks.last_failed_at <= ? THEN 1 ELSE failed_checks.count + 1 END,
-                            last_failed_at = excluded.last_failed_at
-                        """, [tenant, .text(try row.string("to_number")), .text(try row.string("purpose")), now, .integer(window)])
-                    let remaining = try row.int("max_attempts") - row.int("attempts_used")
-                    var events = [Event(tenantID: check.tenantID, verificationID: check.verificationID,
-                                        type: "verification.check_failed", createdAt: check.now,
-                                        data: ["attempts_remaining": .number(Double(remaining))])]
-                    if try row.string("status") == "locked" {
-                        Self.withdrawQueued(tx, verificationID: check.verificationID)
-                        events.append(Event(tenantID: check.tenantID, verificationID: check.verificationID, type: "verification.locked", createdAt: check.now))
-                    }
-                    try Self.insert(tx, events: events)
-                    return .rejected(after)
-                }
+                    WHERE \(pendingNow) RETURNING \(Self.verificationColumns)
+                    """, [now, id, tenant])
             }
-            guard let current = try await Self.loadVerification(tx, id: check.verificationID, tenantID: check.tenantID, deliveries: false) else { return .notFound }
-            return .unchanged(current)
+            tx.enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('ok', changes())")
+            let ok = "(SELECT v FROM temp.unit_flags WHERE k = 'ok') = 1"
+            let destination = "tenant_id = ?1 AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND purpose = (SELECT purpose FROM verifications WHERE id = ?2)"
+            if check.valid {
+                tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' AND \(ok)", [id])
+                tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0 AND \(ok)", [id])
+                tx.enqueue("DELETE FROM failed_checks WHERE \(destination) AND \(ok)", [tenant, id])
+                if let grantBinds {
+                    tx.enqueue(
+                        "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) SELECT ?,?,?,?,?,?,?,? WHERE \(ok)",
+                        grantBinds)
+                }
+                tx.enqueue(
+                    """
+                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                    SELECT ?1, ?2, ?3, 'verification.approved', ?4,
+                           json_object('attempts_used', (SELECT attempts_used + 1 FROM verifications WHERE id = ?3), 'grant', json(?5))
+                    WHERE \(ok)
+                    """, [.text(Identifier.make(.event)), tenant, id, now, .text(check.grant != nil ? "true" : "false")])
+            } else {
+                let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
+                tx.enqueue(
+                    """
+                    INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at)
+                    SELECT ?1, to_number, purpose, 1, ?3 FROM verifications WHERE id = ?2 AND \(ok)
+                    ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
+                        count = CASE WHEN failed_checks.last_failed_at <= ?4 THEN 1 ELSE failed_checks.count + 1 END,
+                        last_failed_at = excluded.last_failed_at
+                    """, [tenant, id, now, .integer(window)])
+                tx.enqueue(
+                    """
+                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                    SELECT ?1, ?2, ?3, 'verification.check_failed', ?4,
+                           json_object('attempts_remaining', (SELECT max_attempts - attempts_used FROM verifications WHERE id = ?3))
+                    WHERE \(ok)
+                    """, [.text(Identifier.make(.event)), tenant, id, now])
+                let locked = "\(ok) AND (SELECT status FROM verifications WHERE id = ?1) = 'locked'"
+                tx.enqueue(
+                    """
+                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                    SELECT ?2, ?3, ?1, 'verification.locked', ?4, '{}' WHERE \(locked)
+                    """, [id, .text(Identifier.make(.event)), tenant, now])
+                tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ?1 AND status = 'queued' AND \(locked)", [id])
+                tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ?1 AND done = 0 AND \(locked)", [id])
+            }
+            let current = tx.enqueue("SELECT \(Self.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
+            return {
+                if let row = try await update.get().first {
+                    let after = try Self.decodeVerification(row)
+                    return check.valid ? .approved(after) : .rejected(after)
+                }
+                guard let row = try await current.get().first else { return .notFound }
+                return .unchanged(try Self.decodeVerification(row))
+            }
         }
     }
 

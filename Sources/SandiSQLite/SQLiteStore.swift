@@ -58,7 +58,8 @@ public final class SQLiteStore: SandiStore {
         let connection = try await SQLiteConnection.open(
             storage: .file(path: path), threadPool: writerThread, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
         let mode = options.synchronous.uppercased() == "NORMAL" ? "NORMAL" : "FULL"
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(mode)", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000"] {
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(mode)", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
+                       "CREATE TEMP TABLE unit_flags (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"] {
             _ = try await connection.query(pragma, [])
         }
         let writer = SQLiteExecutor(connection: connection, maxBatch: options.maxBatch, logger: logger)
