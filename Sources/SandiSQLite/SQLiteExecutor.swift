@@ -27,33 +27,35 @@ actor SQLiteExecutor {
         }
 
         /// Submits a statement whose rows are not needed now; it runs in order with the others, and
-        /// its failure fails the unit before anything commits. The rows can be read after the unit
+        /// its failure fails the unit before anything commits. Its rows can be read once the batch
         /// settled (in a deferred unit's finisher).
         @discardableResult
-        func enqueue(_ sql: String, _ binds: [SQLiteData] = []) -> EventLoopFuture<[SQLiteRow]> {
-            let future: EventLoopFuture<[SQLiteRow]> = connection.query(sql, binds)
+        func enqueue(_ sql: String, _ binds: [SQLiteData] = []) -> Rows {
+            let rows = Rows()
+            let future: EventLoopFuture<Void> = connection.query(sql, binds) { row in rows.append(row) }
             pending.add(future)
-            return future
+            return rows
         }
     }
 
-    /// Futures of the statements a unit enqueued.
+    /// The rows an enqueued statement returned, filled as it runs.
+    final class Rows: Sendable {
+        private let rows = Mutex<[SQLiteRow]>([])
+        func append(_ row: SQLiteRow) { rows.withLock { $0.append(row) } }
+        /// The rows (complete once the batch settled).
+        var all: [SQLiteRow] { rows.withLock { $0 } }
+        var first: SQLiteRow? { rows.withLock { $0.first } }
+        var isEmpty: Bool { rows.withLock { $0.isEmpty } }
+    }
+
+    /// Completion futures of enqueued statements.
     final class Pending: Sendable {
-        private let futures = Mutex<[EventLoopFuture<[SQLiteRow]>]>([])
-        func add(_ future: EventLoopFuture<[SQLiteRow]>) { futures.withLock { $0.append(future) } }
-        func take() -> [EventLoopFuture<[SQLiteRow]>] { futures.withLock { f in defer { f = [] }; return f } }
-
-        /// The first failure among them, after all ran.
-        func settle() async -> (any Error)? {
-            var failure: (any Error)?
-            for future in take() {
-                do { _ = try await future.get() } catch { if failure == nil { failure = error } }
-            }
-            return failure
-        }
+        private let futures = Mutex<[EventLoopFuture<Void>]>([])
+        func add(_ future: EventLoopFuture<Void>) { futures.withLock { $0.append(future) } }
+        func take() -> [EventLoopFuture<Void>] { futures.withLock { f in defer { f = [] }; return f } }
     }
 
-    typealias Finish = @Sendable ((any Error)?) async -> Void
+    typealias Finish = @Sendable ((any Error)?) -> Void
 
     private struct Unit: Sendable {
         enum Work: Sendable {
@@ -67,12 +69,12 @@ actor SQLiteExecutor {
         /// Runs the work; returns what delivers its result once the transaction ended (nil:
         /// committed; otherwise the error that undid it), and the error the work threw.
         let work: Work
+    }
 
-        func run(_ tx: Tx) async -> (Finish, (any Error)?) {
-            switch work {
-            case .awaiting(let body): await body(tx)
-            case .deferred(let body): body(tx)
-            }
+    private func run(_ unit: Unit, _ tx: Tx) async -> (Finish, (any Error)?) {
+        switch unit.work {
+        case .awaiting(let body): await body(tx)
+        case .deferred(let body): body(tx)
         }
     }
 
@@ -102,14 +104,14 @@ actor SQLiteExecutor {
 
     /// Runs a write that only enqueues statements: `body` submits them and returns a finisher that
     /// reads their answers (futures already resolved) once they all ran.
-    func deferredWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> @Sendable () async throws -> T) async throws -> T {
+    func deferredWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue(Unit(writes: true, work: .deferred { tx in
                 do {
                     let finisher = try body(tx)
                     return ({ error in
                         if let error { continuation.resume(throwing: error); return }
-                        do { continuation.resume(returning: try await finisher()) } catch { continuation.resume(throwing: error) }
+                        do { continuation.resume(returning: try finisher()) } catch { continuation.resume(throwing: error) }
                     }, nil)
                 } catch {
                     return ({ _ in continuation.resume(throwing: error) }, error)
@@ -155,32 +157,32 @@ actor SQLiteExecutor {
         let writes = batch.contains(where: \.writes)
         if !writes {
             for unit in batch {
-                let (complete, _) = await unit.run(Tx(connection: connection, pending: Pending()))
-                await complete(nil)
+                let (complete, _) = await run(unit, Tx(connection: connection, pending: Pending()))
+                complete(nil)
             }
             return
         }
-        let begin = Pending()
-        Tx(connection: connection, pending: begin).enqueue("BEGIN IMMEDIATE")
+        let pending = Pending()
+        let tx = Tx(connection: connection, pending: pending)
+        tx.enqueue("BEGIN IMMEDIATE")
         var completions: [Finish] = []
         completions.reserveCapacity(batch.count)
-        var pendings: [Pending] = []
         var failure: (any Error)?
         for unit in batch {
-            let pending = Pending()
-            let (complete, error) = await unit.run(Tx(connection: connection, pending: pending))
+            let (complete, error) = await run(unit, tx)
             completions.append(complete)
-            pendings.append(pending)
             if let error { failure = error; break }
         }
-        if let error = await begin.settle() { failure = failure ?? error }
-        for pending in pendings {
-            if let error = await pending.settle() { failure = failure ?? error }
+        // One wait for every enqueued statement of the batch (they ran in order on the writer's thread).
+        do {
+            try await EventLoopFuture.andAllSucceed(pending.take(), on: connection.eventLoop).get()
+        } catch {
+            failure = failure ?? error
         }
         if failure == nil {
             do {
                 _ = try await connection.query("COMMIT", [])
-                for complete in completions { await complete(nil) }
+                for complete in completions { complete(nil) }
                 return
             } catch {
                 logger.error("sqlite commit failed", metadata: ["error": "\(error)"])
@@ -189,7 +191,7 @@ actor SQLiteExecutor {
         }
         _ = try? await connection.query("ROLLBACK", [])
         if batch.count == 1 {
-            await completions.first?(failure)
+            completions.first?(failure)
             return
         }
         // One unit failed: give each unit a transaction of its own, so one bad unit cannot take the

@@ -70,7 +70,7 @@ extension SQLiteStore {
                 [.text(message.id), .text(message.tenantID), .text(message.deliveryID), .text(message.channel.rawValue),
                  .text(message.to), .text(message.sealedText.keyID), .text(message.sealedText.box),
                  .text(message.sealedCode?.keyID), .text(message.sealedCode?.box), .ms(message.sentAt)])
-            return { try await inserted.get().count == 1 }
+            return { inserted.all.count == 1 }
         }
     }
 

@@ -117,7 +117,7 @@ extension SQLiteStore {
                     """,
                     [.text(d.channel.rawValue), .integer(d.planIndex), at, .text(outcome.verificationID), at])
             }
-            return { try await !closed.get().isEmpty }
+            return { !closed.isEmpty }
         }
     }
 

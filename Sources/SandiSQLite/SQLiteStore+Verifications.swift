@@ -79,8 +79,8 @@ extension SQLiteStore {
             }
             let after = tx.enqueue("SELECT max_attempts FROM verifications WHERE id = ?", [.text(v.id)])
             return {
-                let state = try await before.get().first
-                guard let stored = try await after.get().first else {
+                let state = before.first
+                guard let stored = after.first else {
                     return .limited(lastFailedAt: state?.optionalDate("last_failed") ?? v.createdAt)
                 }
                 let superseded = (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
@@ -119,7 +119,7 @@ extension SQLiteStore {
             let id = SQLiteData.text(check.verificationID)
             let tenant = SQLiteData.text(check.tenantID)
             let pendingNow = "id = ?2 AND tenant_id = ?3 AND status = 'pending' AND expires_at > ?1 AND attempts_used < max_attempts"
-            let update: EventLoopFuture<[SQLiteRow]>
+            let update: SQLiteExecutor.Rows
             if check.valid {
                 update = tx.enqueue(
                     """
@@ -183,11 +183,11 @@ extension SQLiteStore {
             }
             let current = tx.enqueue("SELECT \(Self.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
             return {
-                if let row = try await update.get().first {
+                if let row = update.first {
                     let after = try Self.decodeVerification(row)
                     return check.valid ? .approved(after) : .rejected(after)
                 }
-                guard let row = try await current.get().first else { return .notFound }
+                guard let row = current.first else { return .notFound }
                 return .unchanged(try Self.decodeVerification(row))
             }
         }

@@ -27,10 +27,16 @@ public enum Identifier {
         var rng = SystemRandomNumberGenerator()
         var out: [UInt8] = []
         out.reserveCapacity(count * 8 / 5 + 1)
+        // Eight random bytes per call to the system CSPRNG.
+        var random: [UInt8] = []
+        random.reserveCapacity(count + 8)
+        while random.count < count {
+            withUnsafeBytes(of: rng.next()) { random.append(contentsOf: $0) }
+        }
         var buffer: UInt64 = 0
         var bits = 0
-        for _ in 0..<count {
-            buffer = (buffer << 8) | UInt64(UInt8.random(in: .min ... .max, using: &rng))
+        for index in 0..<count {
+            buffer = (buffer << 8) | UInt64(random[index])
             bits += 8
             while bits >= 5 {
                 bits -= 5
