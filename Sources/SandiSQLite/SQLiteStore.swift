@@ -30,14 +30,15 @@ public struct SQLiteStoreOptions: Sendable {
 public final class SQLiteStore: SandiStore {
     /// The one connection that writes (group commit).
     let db: SQLiteExecutor
-    /// Read-only connections: in WAL mode they read committed data while the writer works.
-    let readers: [SQLiteExecutor]
+    /// Read-only connections: in WAL mode they read committed data while the writer works. Reads
+    /// go straight to them (no queue): concurrent reads overlap their waits.
+    let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
     let path: String
     /// The writer's own single thread: statements run in the order they were submitted.
     let writerThread: NIOThreadPool?
 
-    private init(db: SQLiteExecutor, readers: [SQLiteExecutor], path: String, writerThread: NIOThreadPool?) {
+    private init(db: SQLiteExecutor, readers: [SQLiteConnection], path: String, writerThread: NIOThreadPool?) {
         self.db = db
         self.readers = readers
         self.path = path
@@ -48,7 +49,7 @@ public final class SQLiteStore: SandiStore {
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteExecutor.Tx) async throws -> T) async throws -> T {
         guard !readers.isEmpty else { return try await db.read(body) }
         let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
-        return try await readers[index % readers.count].read(body)
+        return try await body(SQLiteExecutor.Tx(connection: readers[index % readers.count], pending: SQLiteExecutor.Pending()))
     }
 
     /// Opens (creating if needed) the database file and applies pending migrations.
@@ -66,11 +67,11 @@ public final class SQLiteStore: SandiStore {
         if options.migrate {
             try await SQLiteStore(db: writer, readers: [], path: path, writerThread: nil).migrate()
         }
-        var readers: [SQLiteExecutor] = []
+        var readers: [SQLiteConnection] = []
         for _ in 0..<max(0, options.readConnections) {
             let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
             for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] { _ = try await reader.query(pragma, []) }
-            readers.append(SQLiteExecutor(connection: reader, maxBatch: options.maxBatch, logger: logger))
+            readers.append(reader)
         }
         return SQLiteStore(db: writer, readers: readers, path: path, writerThread: writerThread)
     }
@@ -102,7 +103,7 @@ public final class SQLiteStore: SandiStore {
 
     /// Closes the connection (after queued work finished).
     public func close() async throws {
-        for reader in readers { try await reader.connection.close() }
+        for reader in readers { try await reader.close() }
         try await db.read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
         try await db.connection.close()
         try await writerThread?.shutdownGracefully()
