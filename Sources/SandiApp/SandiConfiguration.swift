@@ -1,5 +1,6 @@
 public import Configuration
 public import Foundation
+public import SandiCore
 
 /// Sandi's typed configuration, read once at start. Keys (environment variable in brackets):
 /// `sandi.host` (SANDI_HOST, 127.0.0.1), `sandi.port` (SANDI_PORT, 8080), `sandi.data.dir`
@@ -8,7 +9,10 @@ public import Foundation
 /// `sandi.code.keys` (SANDI_CODE_KEYS, secret: `kid:base64[,kid:base64…]`, current first),
 /// `sandi.metrics.token` (SANDI_METRICS_TOKEN, secret), `sandi.brand` (SANDI_BRAND),
 /// `sandi.sqlite.synchronous` (SANDI_SQLITE_SYNCHRONOUS: FULL | NORMAL), `sandi.log.level`
-/// (SANDI_LOG_LEVEL), `sandi.demo.tenant` (SANDI_DEMO_TENANT, true).
+/// (SANDI_LOG_LEVEL), `sandi.demo.tenant` (SANDI_DEMO_TENANT, true). Per purpose
+/// (`password_reset`, `login`, …): `sandi.policy.<purpose>.ttl`, `.code_length`, `.max_attempts`,
+/// `.max_sends`, `.cooldowns` (comma-separated seconds), `.grant_ttl` (SANDI_POLICY_LOGIN_TTL, …);
+/// `sandi.checks.max_failed` and `sandi.checks.failed_window` for wrong codes across verifications.
 public struct SandiConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -24,6 +28,8 @@ public struct SandiConfiguration: Sendable {
     public var logLevel: String
     /// Whether a first start with no tenants creates the `demo` tenant and prints its key.
     public var createDemoTenant: Bool
+    /// Code policies per purpose and the limit on wrong codes across verifications.
+    public var policies: PolicySet
 
     /// The example code key printed in the README, refused in production.
     public static let documentedExampleKey = "k1:c2FuZGktZXhhbXBsZS1rZXktZG8tbm90LXVzZS1pbi1wcm9kISE="
@@ -42,6 +48,21 @@ public struct SandiConfiguration: Sendable {
         sqliteSynchronous = reader.string(forKey: "sandi.sqlite.synchronous", default: "FULL")
         logLevel = reader.string(forKey: "sandi.log.level", default: "info")
         createDemoTenant = reader.bool(forKey: "sandi.demo.tenant", default: !production)
+        var policies = PolicySet.defaults
+        for purpose in Purpose.allCases {
+            var policy = policies.policy(for: purpose)
+            let prefix = "sandi.policy.\(purpose.rawValue)."
+            policy.ttlSeconds = reader.int(forKey: ConfigKey(prefix + "ttl"), default: policy.ttlSeconds)
+            policy.codeLength = reader.int(forKey: ConfigKey(prefix + "code_length"), default: policy.codeLength)
+            policy.maxAttempts = reader.int(forKey: ConfigKey(prefix + "max_attempts"), default: policy.maxAttempts)
+            policy.maxSends = reader.int(forKey: ConfigKey(prefix + "max_sends"), default: policy.maxSends)
+            policy.resendCooldowns = reader.intArray(forKey: ConfigKey(prefix + "cooldowns"), default: policy.resendCooldowns)
+            policy.grantTTLSeconds = reader.int(forKey: ConfigKey(prefix + "grant_ttl"), default: policy.grantTTLSeconds)
+            policies.byPurpose[purpose] = policy
+        }
+        policies.maxFailedChecksPerDestination = reader.int(forKey: "sandi.checks.max_failed", default: policies.maxFailedChecksPerDestination)
+        policies.failedCheckWindowSeconds = reader.int(forKey: "sandi.checks.failed_window", default: policies.failedCheckWindowSeconds)
+        self.policies = policies
     }
 
     /// Reads configuration from, in order of precedence: `overrides` (command-line flags), the
@@ -65,6 +86,11 @@ public struct SandiConfiguration: Sendable {
     public var startupProblems: [String] {
         var problems: [String] = []
         if !(0...65_535).contains(port) { problems.append("port must be 0–65535") }
+        for purpose in Purpose.allCases {
+            for problem in policies.policy(for: purpose).problems { problems.append("policy \(purpose.rawValue): \(problem)") }
+        }
+        if !(1...100).contains(policies.maxFailedChecksPerDestination) { problems.append("sandi.checks.max_failed must be 1–100 (NIST: at most 100)") }
+        if policies.failedCheckWindowSeconds < 60 { problems.append("sandi.checks.failed_window must be at least 60 s") }
         guard production else { return problems }
         if simulatorEnabled { problems.append("production refuses to start with the simulator on (SANDI_SIMULATOR_ENABLED=false)") }
         if let keys = codeKeys {

@@ -51,7 +51,9 @@ public struct SandiSystem: Sendable {
         let doorbell = Doorbell()
         let simulator = configuration.simulatorEnabled ? SimulatorProvider(outbox: store, hasher: hasher, clock: clock) : nil
         let providers = ProviderRegistry(simulator.map { [$0] } ?? [])
-        let service = VerificationService(store: store, hasher: hasher, clock: clock, providers: providers, signal: doorbell)
+        let service = VerificationService(
+            store: store, hasher: hasher, clock: clock, providers: providers,
+            options: VerificationOptions(policies: configuration.policies), signal: doorbell)
         let processor = DeliveryProcessor(
             store: store, hasher: hasher, clock: clock, providers: providers,
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell)

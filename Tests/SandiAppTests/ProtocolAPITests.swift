@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import Logging
+import SandiApp
 import SandiCore
 import Testing
 
@@ -231,5 +233,42 @@ struct ProtocolAPITests {
             #expect(!logs.contains(code))
             #expect(!logs.contains("81234567890"))
         }
+    }
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("policies come from the environment and the file; flags win; unsafe policies refuse to start")
+    func policies() async throws {
+        let file = NSTemporaryDirectory() + "sandi-config-\(Identifier.randomBase32(bytes: 4)).json"
+        try Data(#"{"sandi": {"port": 9100, "policy": {"login": {"ttl": 120, "code_length": 8}}, "brand": "Acme"}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let configuration = try await SandiConfiguration.load(
+            overrides: ["sandi.port": "9200"], file: file,
+            environment: ["SANDI_POLICY_LOGIN_MAX_ATTEMPTS": "3", "SANDI_POLICY_SIGNUP_COOLDOWNS": "10,20", "SANDI_BRAND": "FromEnv"])
+        let login = configuration.policies.policy(for: .login)
+        #expect(login.ttlSeconds == 120 && login.codeLength == 8 && login.maxAttempts == 3)
+        #expect(configuration.policies.policy(for: .signup).resendCooldowns == [10, 20])
+        #expect(configuration.policies.policy(for: .passwordReset).ttlSeconds == 300, "defaults stay")
+        #expect(configuration.port == 9200, "flags win over the file")
+        #expect(configuration.brand == "FromEnv", "the environment wins over the file")
+        #expect(configuration.startupProblems.isEmpty)
+        let unsafe = try await SandiConfiguration.load(environment: ["SANDI_POLICY_LOGIN_CODE_LENGTH": "4", "SANDI_CHECKS_MAX_FAILED": "500"])
+        #expect(unsafe.startupProblems.contains { $0.contains("code_length") })
+        #expect(unsafe.startupProblems.contains { $0.contains("max_failed") })
+    }
+
+    @Test("a configured policy is what the API applies")
+    func appliedPolicy() async throws {
+        let directory = NSTemporaryDirectory() + "sandi-policy-" + Identifier.randomBase32(bytes: 4)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = try await SandiConfiguration.load(
+            overrides: ["sandi.data.dir": directory], environment: ["SANDI_POLICY_LOGIN_TTL": "90", "SANDI_POLICY_LOGIN_CODE_LENGTH": "8"])
+        let system = try await SandiSystem.open(configuration, logger: Logger(label: "test"))
+        let (key, _) = try await TenantAdmin(store: system.store).createKey(tenantName: "acme")
+        let v = try await system.service.start(tenantID: try #require(try await system.store.tenant(forKeyHash: SecretHash.hex(key))).id,
+                                               StartRequest(to: "+6281234567890", purpose: "login"))
+        #expect(v.codeLength == 8 && v.expiresAt.timeIntervalSince(v.createdAt) == 90)
+        try await system.close()
     }
 }
