@@ -36,7 +36,8 @@ enum SQLiteMigrations {
             """
             CREATE TABLE jobs (
                 id TEXT PRIMARY KEY, delivery_id TEXT NOT NULL, verification_id TEXT NOT NULL, tenant_id TEXT NOT NULL,
-                due_at INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_until INTEGER,
+                kind TEXT NOT NULL DEFAULT 'send', due_at INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+                lease_owner TEXT, lease_until INTEGER,
                 attempts INTEGER NOT NULL DEFAULT 0)
             """,
             "CREATE INDEX jobs_due ON jobs(due_at) WHERE done = 0",

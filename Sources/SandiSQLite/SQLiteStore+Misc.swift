@@ -30,8 +30,10 @@ extension SQLiteStore {
     public func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin {
         try await db.write { tx in
             let binds: [SQLiteData] = [.text(tenantID), .text(scope), .text(key)]
-            tx.enqueue("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND created_at <= ?",
-                       binds + [.integer(Int(Timestamp.millis(now)) - 86_400_000)])
+            let nowMS = Int(Timestamp.millis(now))
+            tx.enqueue(
+                "DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND (created_at <= ? OR (status IS NULL AND created_at <= ?))",
+                binds + [.integer(nowMS - IdempotencyRules.keepSeconds * 1000), .integer(nowMS - IdempotencyRules.abandonedAfterSeconds * 1000)])
             let inserted = try await tx.query(
                 "INSERT INTO idempotency (tenant_id, scope, key, request_hash, created_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING key",
                 binds + [.text(requestHash), .ms(now)])

@@ -13,13 +13,13 @@ extension SQLiteStore {
                 WHERE id IN (
                     SELECT id FROM jobs WHERE done = 0 AND due_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
                     ORDER BY due_at, id LIMIT ?)
-                RETURNING id, delivery_id, verification_id, tenant_id, due_at, attempts
+                RETURNING id, kind, delivery_id, verification_id, tenant_id, due_at, attempts
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), nowMS, nowMS, .integer(limit)])
             guard !claimed.isEmpty else { return [] }
             // Load what the claimed jobs need in two statements, whatever their number.
             let jobs = try claimed.map { row in
                 (DeliveryJobRecord(
-                    id: try row.string("id"), deliveryID: try row.string("delivery_id"),
+                    id: try row.string("id"), kind: try row.decode("kind", as: JobKind.self), deliveryID: try row.string("delivery_id"),
                     verificationID: try row.string("verification_id"), tenantID: try row.string("tenant_id"),
                     dueAt: try row.date("due_at")), try row.int("attempts"))
             }
@@ -31,23 +31,31 @@ extension SQLiteStore {
                 let v = try Self.decodeVerification(row)
                 map[v.id] = v
             }
+            // Receipt timers judge against every delivery of their verification.
+            let watched = Set(jobs.filter { $0.0.kind == .fallback }.map(\.0.verificationID))
+            let watchedMarks = Array(repeating: "?", count: watched.count).joined(separator: ",")
+            var byVerification: [String: [Delivery]] = [:]
             let deliveries = try await tx.query(
-                "SELECT * FROM deliveries WHERE id IN (\(placeholders))", jobs.map { .text($0.0.deliveryID) }
+                "SELECT * FROM deliveries WHERE id IN (\(placeholders))" + (watched.isEmpty ? "" : " OR verification_id IN (\(watchedMarks))") + " ORDER BY queued_at, rowid",
+                jobs.map { .text($0.0.deliveryID) } + watched.map(SQLiteData.text)
             ).reduce(into: [String: Delivery]()) { map, row in
                 let d = try Self.decodeDelivery(row)
                 map[d.id] = d
+                if watched.contains(d.verificationID) { byVerification[d.verificationID, default: []].append(d) }
             }
             var out: [ClaimedJob] = []
             var withdrawn: [String] = []
             for (job, attempts) in jobs {
                 guard let v = verifications[job.verificationID], v.tenantID == job.tenantID,
-                      let d = deliveries[job.deliveryID], d.status == .queued,
+                      let d = deliveries[job.deliveryID], job.kind == .fallback || d.status == .queued,
                       v.status == .pending, v.expiresAt > now
                 else {
                     withdrawn.append(job.id)
                     continue
                 }
-                out.append(ClaimedJob(job: job, delivery: d, verification: v, attempt: attempts))
+                var verification = v
+                verification.deliveries = byVerification[v.id] ?? []
+                out.append(ClaimedJob(job: job, delivery: d, verification: verification, attempt: attempts))
             }
             if !withdrawn.isEmpty {
                 // The code may no longer travel (approved, canceled, locked, expired): withdraw the send.
@@ -102,8 +110,8 @@ extension SQLiteStore {
                      .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt)] + conditionBinds)
                 let job = fallback.job
                 tx.enqueue(
-                    "INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ? WHERE \(condition)",
-                    [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)] + conditionBinds)
+                    "INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(condition)",
+                    [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)] + conditionBinds)
                 if !fallback.events.isEmpty {
                     let (values, binds) = try Self.eventValues(fallback.events)
                     tx.enqueue(
@@ -116,6 +124,15 @@ extension SQLiteStore {
                     WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends AND \(own)
                     """,
                     [.text(d.channel.rawValue), .integer(d.planIndex), at, .text(outcome.verificationID), at])
+            }
+            if let timer = outcome.timer {
+                tx.enqueue(
+                    """
+                    INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at)
+                    SELECT ?, ?, ?, ?, ?, ? WHERE \(own) AND EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending')
+                    """,
+                    [.text(timer.id), .text(timer.kind.rawValue), .text(timer.deliveryID), .text(timer.verificationID), .text(timer.tenantID),
+                     .ms(timer.dueAt), .text(timer.verificationID)])
             }
             return { !closed.isEmpty }
         }

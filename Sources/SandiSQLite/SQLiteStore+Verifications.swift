@@ -70,8 +70,8 @@ extension SQLiteStore {
                      .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt)])
             }
             if let job = creation.job {
-                tx.enqueue("INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ? WHERE \(go)",
-                           [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
+                tx.enqueue("INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(go)",
+                           [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
             }
             if !creation.events.isEmpty {
                 let (values, binds) = try Self.eventValues(creation.events)
@@ -298,8 +298,8 @@ extension SQLiteStore {
 
     static func insert(_ tx: SQLiteExecutor.Tx, job: DeliveryJobRecord) {
         tx.enqueue(
-            "INSERT INTO jobs (id, delivery_id, verification_id, tenant_id, due_at) VALUES (?,?,?,?,?)",
-            [.text(job.id), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
+            "INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) VALUES (?,?,?,?,?,?)",
+            [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
     }
 
     /// The `VALUES` placeholders and binds of events.

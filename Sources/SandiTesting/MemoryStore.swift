@@ -155,7 +155,7 @@ public actor MemoryStore: SandiStore {
                 jobs[state.record.id]?.done = true
                 continue
             }
-            guard v.status == .pending, v.expiresAt > now, d.status == .queued else {
+            guard v.status == .pending, v.expiresAt > now, state.record.kind == .fallback || d.status == .queued else {
                 jobs[state.record.id]?.done = true
                 if d.status == .queued { deliveries[d.id]?.status = .canceled }
                 continue
@@ -189,6 +189,9 @@ public actor MemoryStore: SandiStore {
             insert(fallback.delivery)
             jobs[fallback.job.id] = JobState(record: fallback.job)
             events.append(contentsOf: fallback.events)
+        }
+        if let timer = outcome.timer, verifications[outcome.verificationID]?.status == .pending {
+            jobs[timer.id] = JobState(record: timer)
         }
         return true
     }
@@ -263,7 +266,8 @@ public actor MemoryStore: SandiStore {
 
     public func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin {
         let id = [tenantID, scope, key].joined(separator: "\u{1}")
-        if let existing = idempotency[id], now.timeIntervalSince(existing.at) < 86_400 {
+        if let existing = idempotency[id], now.timeIntervalSince(existing.at) < Double(IdempotencyRules.keepSeconds),
+           existing.response != nil || now.timeIntervalSince(existing.at) < Double(IdempotencyRules.abandonedAfterSeconds) {
             guard existing.hash == requestHash else { return .mismatch }
             return existing.response.map(IdempotencyBegin.replay) ?? .inProgress
         }

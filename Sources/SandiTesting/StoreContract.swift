@@ -262,6 +262,33 @@ public enum StoreContract {
             try expect(try await store.applyReceipt(deliveryID: id, status: .failed, at: t0.addingTimeInterval(4), error: "x")?.status == .read, "no failure after read")
             try expect(try await store.applyReceipt(deliveryID: "dlv_nope", status: .delivered, at: t0, error: nil) == nil, "unknown delivery: nil")
         },
+        Check(name: "receipt timers: a job watching a sent delivery is claimed when due, with the verification's deliveries") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let send = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            let timer = DeliveryJobRecord(kind: .fallback, deliveryID: send[0].delivery.id, verificationID: c.verification.id, tenantID: "ten_a", dueAt: t0.addingTimeInterval(40))
+            _ = try await store.complete(SendOutcome(jobID: send[0].job.id, leaseOwner: "a", deliveryID: send[0].delivery.id, verificationID: c.verification.id,
+                                                     tenantID: "ten_a", status: .sent, providerMessageID: "m", error: nil, at: t0, events: [], fallback: nil, timer: timer))
+            try expect(try await store.nextDueAt() == t0.addingTimeInterval(40), "the timer is the next due job")
+            try expect(try await store.claimDue(now: t0.addingTimeInterval(39), owner: "a", leaseSeconds: 30, limit: 10).isEmpty, "not before due")
+            let due = try await store.claimDue(now: t0.addingTimeInterval(40), owner: "b", leaseSeconds: 30, limit: 10)
+            try expect(due.count == 1 && due[0].job.kind == .fallback && due[0].delivery.status == .sent, "claimed with its kind and the sent delivery")
+            try expect(due[0].verification.deliveries.map(\.id) == [send[0].delivery.id], "with the verification's deliveries")
+            let outcome = SendOutcome(jobID: due[0].job.id, leaseOwner: "b", deliveryID: send[0].delivery.id, verificationID: c.verification.id,
+                                      tenantID: "ten_a", status: .sent, providerMessageID: "m", error: nil, at: t0.addingTimeInterval(40), events: [], fallback: nil)
+            try expect(try await store.complete(outcome), "closed by its owner")
+            try expect(try await store.verification(id: c.verification.id, tenantID: "ten_a")?.deliveries.first?.status == .sent, "a timer's outcome leaves the delivery as it was")
+            // A timer of a verification that is no longer pending is withdrawn, not claimed.
+            let d = try Fixtures.creation(to: "+6281111111111", now: t0)
+            _ = try await store.create(d)
+            let dSend = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            _ = try await store.complete(SendOutcome(jobID: dSend[0].job.id, leaseOwner: "a", deliveryID: dSend[0].delivery.id, verificationID: d.verification.id,
+                                                     tenantID: "ten_a", status: .sent, providerMessageID: "m", error: nil, at: t0, events: [], fallback: nil,
+                                                     timer: DeliveryJobRecord(kind: .fallback, deliveryID: dSend[0].delivery.id, verificationID: d.verification.id, tenantID: "ten_a", dueAt: t0.addingTimeInterval(40))))
+            _ = try await store.cancel(id: d.verification.id, tenantID: "ten_a", now: t0.addingTimeInterval(1))
+            try expect(try await store.claimDue(now: t0.addingTimeInterval(41), owner: "a", leaseSeconds: 30, limit: 10).isEmpty, "canceled: the timer never fires")
+            try expect(try await store.pendingJobCount() == 0, "and is closed")
+        },
         Check(name: "released jobs come back when due") { store in
             let c = try Fixtures.creation(now: t0)
             _ = try await store.create(c)
@@ -333,6 +360,9 @@ public enum StoreContract {
             try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "h", now: t0.addingTimeInterval(60)) == .replay(response), "replay")
             try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "other", now: t0) == .mismatch, "mismatch")
             try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "other", now: t0.addingTimeInterval(86_401)) == .proceed, "forgotten after 24 h")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s2", key: "k", requestHash: "h", now: t0) == .proceed, "first use")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s2", key: "k", requestHash: "h", now: t0.addingTimeInterval(59)) == .inProgress, "still in progress")
+            try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s2", key: "k", requestHash: "h", now: t0.addingTimeInterval(61)) == .proceed, "a request that never finished releases its key")
             try await store.abandonIdempotent(tenantID: "ten_b", scope: "s", key: "k")
             try expect(try await store.beginIdempotent(tenantID: "ten_b", scope: "s", key: "k", requestHash: "h", now: t0) == .proceed, "abandoned keys start again")
         },

@@ -175,6 +175,25 @@ struct ProtocolAPITests {
         }
     }
 
+    @Test("no WhatsApp receipt within 40 s: the same code goes out by SMS")
+    func receiptTimeoutFallback() async throws {
+        try await APIHarness.make().run { api in
+            _ = try await api.post("/v1/dev/simulator", #"{"channel":"whatsapp","receipts":false}"#)
+            let id = try await api.start(extra: #","locale":"en""#)
+            try await api.deliver()
+            api.harness.clock.advance(by: 40)
+            try await api.deliver()
+            let read = try await api.get("/v1/verifications/\(id)?include=events")
+            guard case .array(let deliveries)? = read["deliveries"] else { throw TestFailure("deliveries") }
+            #expect(deliveries.compactMap { $0.objectValue?["channel"]?.stringValue } == ["whatsapp", "sms"])
+            #expect(deliveries.compactMap { $0.objectValue?["status"]?.stringValue } == ["sent", "delivered"])
+            #expect(read.text.contains("no_receipt_within_40s"))
+            guard case .array(let messages)? = try await api.get("/v1/dev/outbox?to=%2B6281234567890")["messages"] else { throw TestFailure("outbox") }
+            let codes = Set(messages.compactMap { $0.objectValue?["code"]?.stringValue })
+            #expect(messages.count == 2 && codes.count == 1, "two messages, one code")
+        }
+    }
+
     @Test("health, metrics and the OpenAPI document need no key; unknown routes are problem+json 404")
     func operations() async throws {
         try await APIHarness.make().run { api in

@@ -233,4 +233,55 @@ struct ServiceTests {
         let after = try await h.service.read(id: v.id, tenantID: "ten_a")
         #expect(after.deliveries.map(\.status) == [.delivered])
     }
+
+    @Test("no receipt within the step's timeout: the durable timer falls back to the next step, once")
+    func receiptTimeout() async throws {
+        let h = Harness()
+        h.provider.answer(.whatsapp, with: .sent)
+        let v = try await h.start()
+        try await h.deliver()
+        #expect(try await h.store.pendingJobCount() == 1, "a receipt timer is waiting")
+        h.clock.advance(by: 39)
+        try await h.deliver()
+        #expect(try await h.service.read(id: v.id, tenantID: "ten_a").deliveries.count == 1, "not before 40 s")
+        h.clock.advance(by: 1)
+        try await h.deliver()
+        try await h.deliver()
+        let after = try await h.service.read(id: v.id, tenantID: "ten_a")
+        #expect(after.deliveries.map(\.channel) == [.whatsapp, .sms] && after.deliveries.map(\.status) == [.sent, .delivered])
+        #expect(after.channel == .sms && after.sendsRemaining == 3)
+        let fallback = try await h.service.events(id: v.id, tenantID: "ten_a").first { $0.type == "delivery.fallback" }
+        #expect(fallback?.data["reason"] == "no_receipt_within_40s")
+        #expect(h.provider.sent.map(\.code).allSatisfy { $0 == h.provider.sent.first?.code }, "the same code")
+        h.clock.advance(by: 100)
+        try await h.deliver()
+        #expect(try await h.service.read(id: v.id, tenantID: "ten_a").deliveries.count == 2, "the sms step had a receipt: no voice call")
+        #expect(try await h.store.pendingJobCount() == 0)
+    }
+
+    @Test("receipt timers do nothing once the code was approved or a later send carries it")
+    func timerStale() async throws {
+        let h = Harness()
+        h.provider.answer(.whatsapp, with: .sent)
+        let v = try await h.start()
+        try await h.deliver()
+        _ = try await h.service.check(id: v.id, tenantID: "ten_a", code: try #require(h.code(for: v.id)))
+        h.clock.advance(by: 41)
+        try await h.deliver()
+        #expect(try await h.service.read(id: v.id, tenantID: "ten_a").deliveries.count == 1, "approved: nothing more is sent")
+
+        let w = try await h.start("+6281234567899", purpose: "signup")
+        try await h.deliver()
+        h.clock.advance(by: 30)
+        _ = try await h.service.resend(id: w.id, tenantID: "ten_a", channel: nil)
+        try await h.deliver()
+        h.clock.advance(by: 11)
+        try await h.deliver()
+        let after = try await h.service.read(id: w.id, tenantID: "ten_a")
+        #expect(after.deliveries.map(\.channel) == [.whatsapp, .whatsapp], "the first timer is stale after the resend")
+        h.clock.advance(by: 30)
+        try await h.deliver()
+        try await h.deliver()
+        #expect(try await h.service.read(id: w.id, tenantID: "ten_a").deliveries.map(\.channel) == [.whatsapp, .whatsapp, .sms], "the resend's own timer falls back")
+    }
 }

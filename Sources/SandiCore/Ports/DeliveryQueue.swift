@@ -1,15 +1,27 @@
 public import Foundation
 
-/// A durable job: send one delivery when due.
+/// What a durable job does when it comes due.
+public enum JobKind: String, Sendable, Codable {
+    /// Hand the delivery to its provider.
+    case send
+    /// The delivery's step timed out: unless it reached the phone meanwhile, fall back to the next step.
+    case fallback
+}
+
+/// A durable job: send one delivery, or check one delivery's receipt, when due. Jobs live in
+/// storage, are claimed with leases, and so survive crashes and restarts.
 public struct DeliveryJobRecord: Sendable, Equatable {
     public var id: String
+    public var kind: JobKind
+    /// The delivery to send, or the one whose receipt is awaited.
     public var deliveryID: String
     public var verificationID: String
     public var tenantID: String
     public var dueAt: Date
 
-    public init(id: String = Identifier.make(.job), deliveryID: String, verificationID: String, tenantID: String, dueAt: Date) {
+    public init(id: String = Identifier.make(.job), kind: JobKind = .send, deliveryID: String, verificationID: String, tenantID: String, dueAt: Date) {
         self.id = id
+        self.kind = kind
         self.deliveryID = deliveryID
         self.verificationID = verificationID
         self.tenantID = tenantID
@@ -62,8 +74,10 @@ public struct SendOutcome: Sendable {
     /// The next step when this send failed and the plan has one (applied only if the verification is
     /// still pending, unexpired and has sends left).
     public var fallback: FallbackRecord?
+    /// The step's receipt timer, when the send left without a receipt and the plan has a next step.
+    public var timer: DeliveryJobRecord?
 
-    public init(jobID: String, leaseOwner: String, deliveryID: String, verificationID: String, tenantID: String, status: DeliveryStatus, providerMessageID: String?, error: String?, at: Date, events: [Event], fallback: FallbackRecord?) {
+    public init(jobID: String, leaseOwner: String, deliveryID: String, verificationID: String, tenantID: String, status: DeliveryStatus, providerMessageID: String?, error: String?, at: Date, events: [Event], fallback: FallbackRecord?, timer: DeliveryJobRecord? = nil) {
         self.jobID = jobID
         self.leaseOwner = leaseOwner
         self.deliveryID = deliveryID
@@ -75,17 +89,21 @@ public struct SendOutcome: Sendable {
         self.at = at
         self.events = events
         self.fallback = fallback
+        self.timer = timer
     }
 }
 
 /// The durable outbox of sends, shared by every worker through leases.
 public protocol DeliveryQueue: Sendable {
     /// Leases up to `limit` due jobs to `owner` until `now + leaseSeconds`. Jobs whose verification is
-    /// no longer pending or has expired are withdrawn (delivery `canceled`) instead of returned.
+    /// no longer pending or has expired are withdrawn (a queued delivery `canceled`) instead of
+    /// returned; a send job is returned only while its delivery is queued.
     func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob]
 
-    /// Records a send's outcome and closes the job, if `owner` still holds its lease; returns false
-    /// (changing nothing) when the lease was lost.
+    /// Records a job's outcome and closes the job, if `owner` still holds its lease; returns false
+    /// (changing nothing) when the lease was lost. The delivery's status changes only while it is
+    /// queued (a timer's outcome leaves a sent delivery as it is); the fallback and the timer, if
+    /// any, are stored in the same step.
     func complete(_ outcome: SendOutcome) async throws -> Bool
 
     /// Returns a job to the queue, due at `dueAt` (a transient failure, or shutdown).

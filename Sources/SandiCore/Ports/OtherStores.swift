@@ -56,12 +56,21 @@ public enum IdempotencyBegin: Sendable, Equatable {
     case inProgress
 }
 
-/// Idempotency keys, scoped to tenant and endpoint, kept 24 h.
+/// Idempotency keys, scoped to tenant and endpoint, kept 24 h. A key whose first request never
+/// finished (the process died) is released after ``IdempotencyRules/abandonedAfterSeconds``.
 public protocol IdempotencyStore: Sendable {
     func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin
     func finishIdempotent(tenantID: String, scope: String, key: String, response: StoredResponse, now: Date) async throws
     /// Forgets a key whose request ended without a storable response.
     func abandonIdempotent(tenantID: String, scope: String, key: String) async throws
+}
+
+/// Timing rules of idempotency keys.
+public enum IdempotencyRules {
+    /// How long a stored response is replayed.
+    public static let keepSeconds = 86_400
+    /// After how long a key whose request never finished may be used again.
+    public static let abandonedAfterSeconds = 60
 }
 
 /// A message the simulator "delivered", text and code sealed at rest.

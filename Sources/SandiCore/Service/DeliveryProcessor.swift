@@ -28,9 +28,12 @@ public struct DeliveryProcessor: Sendable {
         case leaseLost
     }
 
-    /// Sends the job's message and records the outcome (with a fallback step when it failed).
+    /// Runs a claimed job: sends its message and records the outcome (with a fallback step when it
+    /// failed, or a receipt timer when it left without a receipt), or, for a receipt timer, falls
+    /// back to the next step unless the message reached the phone meanwhile.
     @discardableResult
     public func process(_ claimed: ClaimedJob, owner: String) async throws -> Result {
+        if claimed.job.kind == .fallback { return try await timedOut(claimed, owner: owner) }
         let verification = claimed.verification
         let delivery = claimed.delivery
         let now = clock.now
@@ -73,7 +76,20 @@ public struct DeliveryProcessor: Sendable {
         }
     }
 
-    private func finish(_ claimed: ClaimedJob, owner: String, status: DeliveryStatus, messageID: String?, error: String?, fallback wantsFallback: Bool) async throws -> Result {
+    /// A step's receipt timer came due.
+    private func timedOut(_ claimed: ClaimedJob, owner: String) async throws -> Result {
+        let d = claimed.delivery
+        let v = claimed.verification
+        // Nothing to do when the code reached the phone, or the verification already moved on
+        // (a later step, a resend or a channel switch carries the code now).
+        let stale = d.status.reachedPhone || d.status.isFailure || v.planIndex != d.planIndex
+            || v.deliveries.contains { $0.queuedAt > d.queuedAt && $0.id != d.id }
+        let timeout = v.plan.steps.indices.contains(d.planIndex) ? v.plan.steps[d.planIndex].timeoutSeconds ?? 0 : 0
+        return try await finish(claimed, owner: owner, status: d.status, messageID: d.providerMessageID, error: nil,
+                                fallback: !stale, reason: "no_receipt_within_\(timeout)s", recordOutcome: false)
+    }
+
+    private func finish(_ claimed: ClaimedJob, owner: String, status: DeliveryStatus, messageID: String?, error: String?, fallback wantsFallback: Bool, reason fallbackReason: String? = nil, recordOutcome: Bool = true) async throws -> Result {
         let at = clock.now
         let v = claimed.verification
         let d = claimed.delivery
@@ -86,6 +102,8 @@ public struct DeliveryProcessor: Sendable {
             events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: type, createdAt: at, data: data))
         }
         switch status {
+        case _ where !recordOutcome:
+            break
         case .sent, .delivered, .read:
             event("delivery.sent", ["operator": v.operator.map(JSONValue.string) ?? .null, "country": v.country.map(JSONValue.string) ?? .null])
             if status.reachedPhone { event("delivery.delivered", [:]) }
@@ -107,7 +125,7 @@ public struct DeliveryProcessor: Sendable {
                 events: [
                     Event(tenantID: v.tenantID, verificationID: v.id, type: "delivery.fallback", createdAt: at, data: [
                         "from": .string(d.channel.rawValue), "to": .string(next.step.channel.rawValue),
-                        "reason": .string(status == .undeliverable ? "undeliverable" : "send_failed"),
+                        "reason": .string(fallbackReason ?? (status == .undeliverable ? "undeliverable" : "send_failed")),
                         "failed_delivery_id": .string(d.id),
                     ]),
                     Event(tenantID: v.tenantID, verificationID: v.id, type: "delivery.queued", createdAt: at, data: [
@@ -116,9 +134,17 @@ public struct DeliveryProcessor: Sendable {
                     ]),
                 ])
         }
+        // A send that left without a receipt gets a durable timer: no receipt by the step's
+        // timeout means the next step goes out.
+        var timer: DeliveryJobRecord?
+        if recordOutcome, status == .sent, v.plan.steps.indices.contains(d.planIndex),
+           let timeout = v.plan.steps[d.planIndex].timeoutSeconds, v.plan.step(after: d.planIndex) != nil {
+            timer = DeliveryJobRecord(kind: .fallback, deliveryID: d.id, verificationID: v.id, tenantID: v.tenantID,
+                                      dueAt: at.addingTimeInterval(Double(timeout)))
+        }
         let applied = try await store.complete(SendOutcome(
             jobID: claimed.job.id, leaseOwner: owner, deliveryID: d.id, verificationID: v.id, tenantID: v.tenantID,
-            status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback))
+            status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback, timer: timer))
         guard applied else { return .leaseLost }
         if fallback != nil { signal.workQueued() }
         return .completed(status, fallback: fallback != nil)
