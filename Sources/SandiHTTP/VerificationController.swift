@@ -22,30 +22,38 @@ public struct VerificationController: Sendable {
         group.post("grants/redeem", use: redeem)
     }
 
-    @Sendable func start(_ request: Request, context: TenantContext) async throws -> Response {
+    /// Reads the body once and runs `handle` with it parsed, under the request's Idempotency-Key
+    /// (so validation errors are replayed like any answer below 500).
+    func changing(_ request: Request, _ context: TenantContext, emptyIsObject: Bool = false,
+                  _ handle: (inout JSONBody, String) async throws -> Response) async throws -> Response {
         let raw = try await JSONBody.readRaw(request)
         let tenantID = context.tenant.id
         return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            var body = try JSONBody.parse(raw)
-        let to = body.string("to", required: true, maxLength: 40)
-        let purpose = body.string("purpose", required: true, maxLength: 40)
-        let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
-        let userRef = body.string("user_ref", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
-        let channel = body.string("channel", maxLength: 16)
-        let locale = body.string("locale", maxLength: 35, pattern: InputRules.isLocale, reason: "must be a language tag such as id or en-US")
-        var requestContext = ClientContext()
-        if let ctx = body.object("context") {
-            var inner = JSONBody(fields: ctx, raw: [])
-            requestContext.ip = inner.string("ip", maxLength: 45, pattern: InputRules.isIP, reason: "must be an IPv4 or IPv6 address")
-            requestContext.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
-            requestContext.userAgent = inner.string("user_agent", maxLength: 512, pattern: InputRules.isPrintable, reason: "must be printable text")
-            requestContext.appHash = inner.string("app_hash", maxLength: 11, pattern: InputRules.isAppHash, reason: "must be an 11-character SMS Retriever hash")
-            for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
+            var body = try JSONBody.parse(raw, emptyIsObject: emptyIsObject)
+            return try await handle(&body, tenantID)
         }
-        try body.validate()
+    }
+
+    @Sendable func start(_ request: Request, context: TenantContext) async throws -> Response {
+        try await changing(request, context) { body, tenantID in
+            let to = body.string("to", required: true, maxLength: 40)
+            let purpose = body.string("purpose", required: true, maxLength: 40)
+            let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
+            let userRef = body.string("user_ref", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
+            let channel = body.string("channel", maxLength: 16)
+            let locale = body.string("locale", maxLength: 35, pattern: InputRules.isLocale, reason: "must be a language tag such as id or en-US")
+            var client = ClientContext()
+            if let fields = body.object("context") {
+                var inner = JSONBody(fields: fields, raw: [])
+                client.ip = inner.string("ip", maxLength: 45, pattern: InputRules.isIP, reason: "must be an IPv4 or IPv6 address")
+                client.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
+                client.userAgent = inner.string("user_agent", maxLength: 512, pattern: InputRules.isPrintable, reason: "must be printable text")
+                client.appHash = inner.string("app_hash", maxLength: 11, pattern: InputRules.isAppHash, reason: "must be an 11-character SMS Retriever hash")
+                for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
+            }
+            try body.validate()
             let verification = try await service.start(tenantID: tenantID, allowedCountries: context.tenant.allowedCountries, StartRequest(
-                to: to ?? "", country: country, purpose: purpose ?? "", userRef: userRef, channel: channel,
-                locale: locale, context: requestContext))
+                to: to ?? "", country: country, purpose: purpose ?? "", userRef: userRef, channel: channel, locale: locale, context: client))
             return try JSONResponse.make(.created, VerificationBody(v: verification, events: nil))
         }
     }
@@ -60,27 +68,20 @@ public struct VerificationController: Sendable {
 
     @Sendable func check(_ request: Request, context: TenantContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let raw = try await JSONBody.readRaw(request)
-        let tenantID = context.tenant.id
-        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            var body = try JSONBody.parse(raw)
-        let code = body.string("code", required: true, maxLength: 32)
-        try body.validate()
-            let result = try await service.check(id: id, tenantID: tenantID, code: code ?? "")
-            return try JSONResponse.make(.ok, CheckBody(r: result))
+        return try await changing(request, context) { body, tenantID in
+            let code = body.string("code", required: true, maxLength: 32)
+            try body.validate()
+            return try JSONResponse.make(.ok, CheckBody(r: try await service.check(id: id, tenantID: tenantID, code: code ?? "")))
         }
     }
 
     @Sendable func checkByDestination(_ request: Request, context: TenantContext) async throws -> Response {
-        let raw = try await JSONBody.readRaw(request)
-        let tenantID = context.tenant.id
-        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            var body = try JSONBody.parse(raw)
-        let to = body.string("to", required: true, maxLength: 40)
-        let purpose = body.string("purpose", required: true, maxLength: 40)
-        let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
-        let code = body.string("code", required: true, maxLength: 32)
-        try body.validate()
+        try await changing(request, context) { body, tenantID in
+            let to = body.string("to", required: true, maxLength: 40)
+            let purpose = body.string("purpose", required: true, maxLength: 40)
+            let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
+            let code = body.string("code", required: true, maxLength: 32)
+            try body.validate()
             let result = try await service.check(tenantID: tenantID, to: to ?? "", country: country, purpose: purpose ?? "", code: code ?? "")
             return try JSONResponse.make(.ok, CheckBody(r: result))
         }
@@ -88,33 +89,22 @@ public struct VerificationController: Sendable {
 
     @Sendable func resend(_ request: Request, context: TenantContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let raw = try await JSONBody.readRaw(request)
-        let tenantID = context.tenant.id
-        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            var body = try JSONBody.parse(raw, emptyIsObject: true)
-        let channel = body.string("channel", maxLength: 16)
-        try body.validate()
-            let verification = try await service.resend(id: id, tenantID: tenantID, channel: channel)
-            return try JSONResponse.make(.ok, VerificationBody(v: verification, events: nil))
+        return try await changing(request, context, emptyIsObject: true) { body, tenantID in
+            let channel = body.string("channel", maxLength: 16)
+            try body.validate()
+            return try JSONResponse.make(.ok, VerificationBody(v: try await service.resend(id: id, tenantID: tenantID, channel: channel), events: nil))
         }
     }
 
     @Sendable func cancel(_ request: Request, context: TenantContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        let raw = try await JSONBody.readRaw(request)
-        let tenantID = context.tenant.id
-        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            _ = try JSONBody.parse(raw, emptyIsObject: true)
-            let verification = try await service.cancel(id: id, tenantID: tenantID)
-            return try JSONResponse.make(.ok, VerificationBody(v: verification, events: nil))
+        return try await changing(request, context, emptyIsObject: true) { _, tenantID in
+            try JSONResponse.make(.ok, VerificationBody(v: try await service.cancel(id: id, tenantID: tenantID), events: nil))
         }
     }
 
     @Sendable func redeem(_ request: Request, context: TenantContext) async throws -> Response {
-        let raw = try await JSONBody.readRaw(request)
-        let tenantID = context.tenant.id
-        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            var body = try JSONBody.parse(raw)
+        try await changing(request, context) { body, tenantID in
             let token = body.string("token", required: true, maxLength: 128)
             try body.validate()
             let grant = try await service.redeem(token: token ?? "", tenantID: tenantID)
