@@ -72,6 +72,11 @@ enum SQLiteMigrations {
                 code_box TEXT, sent_at INTEGER NOT NULL)
             """,
             "CREATE INDEX outbox_to ON outbox(tenant_id, to_number, sent_at)",
+            """
+            CREATE TABLE channel_memory (
+                tenant_id TEXT NOT NULL, to_number TEXT NOT NULL, channel TEXT NOT NULL, unusable_until INTEGER NOT NULL,
+                PRIMARY KEY (tenant_id, to_number, channel))
+            """,
         ]),
     ]
 }

@@ -134,6 +134,18 @@ extension SQLiteStore {
                     [.text(timer.id), .text(timer.kind.rawValue), .text(timer.deliveryID), .text(timer.verificationID), .text(timer.tenantID),
                      .ms(timer.dueAt), .text(timer.verificationID)])
             }
+            let memory = "tenant_id = (SELECT tenant_id FROM deliveries WHERE id = ?1) AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND channel = (SELECT channel FROM deliveries WHERE id = ?1)"
+            if let until = outcome.unusableUntil {
+                tx.enqueue(
+                    """
+                    INSERT INTO channel_memory (tenant_id, to_number, channel, unusable_until)
+                    SELECT d.tenant_id, v.to_number, d.channel, ?3 FROM deliveries d JOIN verifications v ON v.id = d.verification_id
+                    WHERE d.id = ?1 AND v.id = ?2 AND \(own)
+                    ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until
+                    """, [.text(outcome.deliveryID), .text(outcome.verificationID), .ms(until)])
+            } else if outcome.status.reachedPhone {
+                tx.enqueue("DELETE FROM channel_memory WHERE \(memory) AND \(own)", [.text(outcome.deliveryID), .text(outcome.verificationID)])
+            }
             return { !closed.isEmpty }
         }
     }
@@ -162,6 +174,14 @@ extension SQLiteStore {
         try await read { tx in
             try await tx.query("SELECT MIN(MAX(due_at, COALESCE(lease_until, due_at))) AS due FROM jobs WHERE done = 0")
                 .first?.optionalDate("due")
+        }
+    }
+
+    public func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<SandiCore.Channel> {
+        try await read { tx in
+            Set(try await tx.query(
+                "SELECT channel FROM channel_memory WHERE tenant_id = ? AND to_number = ? AND unusable_until > ?",
+                [.text(tenantID), .text(to), .ms(now)]).compactMap { SandiCore.Channel(rawValue: try $0.string("channel")) })
         }
     }
 

@@ -15,6 +15,7 @@ public actor MemoryStore: SandiStore {
     var keysByID: [String: APIKeyRecord] = [:]
     var idempotency: [String: (hash: String, response: StoredResponse?, at: Date)] = [:]
     var outboxMessages: [OutboxMessage] = []
+    var unusable: [String: Date] = [:]
 
     struct JobState {
         var record: DeliveryJobRecord
@@ -193,6 +194,11 @@ public actor MemoryStore: SandiStore {
         if let timer = outcome.timer, verifications[outcome.verificationID]?.status == .pending {
             jobs[timer.id] = JobState(record: timer)
         }
+        if let d = deliveries[outcome.deliveryID], let v = verifications[outcome.verificationID] {
+            let key = "\(v.tenantID)|\(v.to)|\(d.channel.rawValue)"
+            if let until = outcome.unusableUntil { unusable[key] = until }
+            if outcome.status.reachedPhone { unusable[key] = nil }
+        }
         return true
     }
 
@@ -215,6 +221,10 @@ public actor MemoryStore: SandiStore {
     }
 
     public func pendingJobCount() async throws -> Int { jobs.values.filter { !$0.done }.count }
+
+    public func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<Channel> {
+        Set(Channel.allCases.filter { channel in unusable["\(tenantID)|\(to)|\(channel.rawValue)"].map { $0 > now } ?? false })
+    }
 
     // MARK: TenantStore
 

@@ -289,6 +289,25 @@ public enum StoreContract {
             try expect(try await store.claimDue(now: t0.addingTimeInterval(41), owner: "a", leaseSeconds: 30, limit: 10).isEmpty, "canceled: the timer never fires")
             try expect(try await store.pendingJobCount() == 0, "and is closed")
         },
+        Check(name: "channel memory: an undeliverable answer is remembered per tenant and destination until it expires; a delivery clears it") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let claimed = try await store.claimDue(now: t0, owner: "a", leaseSeconds: 30, limit: 10)
+            _ = try await store.complete(SendOutcome(jobID: claimed[0].job.id, leaseOwner: "a", deliveryID: claimed[0].delivery.id, verificationID: c.verification.id,
+                                                     tenantID: "ten_a", status: .undeliverable, providerMessageID: nil, error: "not on whatsapp", at: t0,
+                                                     events: [], fallback: nil, unusableUntil: t0.addingTimeInterval(1000)))
+            let to = c.verification.to
+            try expect(try await store.unusableChannels(tenantID: "ten_a", to: to, now: t0.addingTimeInterval(1)) == [.whatsapp], "remembered")
+            try expect(try await store.unusableChannels(tenantID: "ten_b", to: to, now: t0.addingTimeInterval(1)).isEmpty, "per tenant")
+            try expect(try await store.unusableChannels(tenantID: "ten_a", to: "+6281111111111", now: t0.addingTimeInterval(1)).isEmpty, "per destination")
+            try expect(try await store.unusableChannels(tenantID: "ten_a", to: to, now: t0.addingTimeInterval(1000)).isEmpty, "forgotten when it expires")
+            let again = try Fixtures.creation(now: t0.addingTimeInterval(2))
+            _ = try await store.create(again)
+            let second = try await store.claimDue(now: t0.addingTimeInterval(2), owner: "a", leaseSeconds: 30, limit: 10)
+            _ = try await store.complete(SendOutcome(jobID: second[0].job.id, leaseOwner: "a", deliveryID: second[0].delivery.id, verificationID: again.verification.id,
+                                                     tenantID: "ten_a", status: .delivered, providerMessageID: "m", error: nil, at: t0.addingTimeInterval(3), events: [], fallback: nil))
+            try expect(try await store.unusableChannels(tenantID: "ten_a", to: to, now: t0.addingTimeInterval(4)).isEmpty, "a delivery on the channel clears it")
+        },
         Check(name: "released jobs come back when due") { store in
             let c = try Fixtures.creation(now: t0)
             _ = try await store.create(c)

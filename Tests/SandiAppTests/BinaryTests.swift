@@ -20,10 +20,22 @@ struct BinaryTests {
         return (Int(response.status.code), try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes)))
     }
 
+    /// Runs `body` with an HTTP client that is shut down however the body ends.
+    func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await body(client)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
     @Test("serve, restart, and find the verification still there; no code in logs or database")
     func restartKeepsData() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await withClient { client in
         var server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
         var port = try await server.listeningPort()
         let key = try String(contentsOfFile: directory + "/demo-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -68,7 +80,7 @@ struct BinaryTests {
                 #expect(data.range(of: Data(theCode.utf8)) == nil, "no plaintext code in \(file)")
             }
         }
-        try await client.shutdown()
+        }
     }
 
     @Test("CLI: key create prints only a key that works and sees only its tenant; tenant list; help; migrate")
@@ -89,7 +101,7 @@ struct BinaryTests {
         let server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
         let port = try await server.listeningPort()
         #expect(!server.stdout.contains("Created tenant"), "no demo tenant when tenants exist")
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        try await withClient { client in
         let (ok, _) = try await call(client, .POST, "http://127.0.0.1:\(port)/v1/verifications", key: key, body: #"{"to":"+6281234567890","purpose":"login"}"#)
         #expect(ok == 201)
         let (revoke, _, _) = try await ServerProcess.run(["key", "revoke", keyID, "--data-dir", directory])
@@ -100,7 +112,7 @@ struct BinaryTests {
         let (revoked, _) = try await call(client, .POST, "http://127.0.0.1:\(port2)/v1/verifications", key: key, body: #"{"to":"+6281234567890","purpose":"login"}"#)
         #expect(revoked == 401, "revoked keys stop working")
         _ = await restarted.stop()
-        try await client.shutdown()
+        }
 
         let (helpStatus, help, _) = try await ServerProcess.run(["--help"])
         #expect(helpStatus == 0 && ["serve", "migrate", "tenant", "key", "secret", "bench"].allSatisfy { help.contains($0) })

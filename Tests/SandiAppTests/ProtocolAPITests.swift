@@ -194,6 +194,24 @@ struct ProtocolAPITests {
         }
     }
 
+    @Test("the simulator's numbers that are not on WhatsApp: undeliverable, remembered, next time SMS first")
+    func notOnWhatsApp() async throws {
+        try await APIHarness.make().run { api in
+            let configured = try await api.post("/v1/dev/simulator", #"{"channel":"whatsapp","unreachable_numbers":["+6281234567890"]}"#)
+            #expect(configured.status == 200)
+            let bad = try await api.post("/v1/dev/simulator", #"{"unreachable_numbers":["nope"]}"#)
+            #expect(bad.status == 422)
+            let first = try await api.start()
+            try await api.deliver()
+            let read = try await api.get("/v1/verifications/\(first)")
+            guard case .array(let deliveries)? = read["deliveries"] else { throw TestFailure("deliveries") }
+            #expect(deliveries.compactMap { $0.objectValue?["status"]?.stringValue } == ["undeliverable", "delivered"])
+            let second = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#)
+            #expect(second["channel"] == "sms")
+            #expect(second["plan"] == .array([.object(["channel": "sms", "timeout_s": 45]), .object(["channel": "voice"])]))
+        }
+    }
+
     @Test("health, metrics and the OpenAPI document need no key; unknown routes are problem+json 404")
     func operations() async throws {
         try await APIHarness.make().run { api in

@@ -284,4 +284,24 @@ struct ServiceTests {
         try await h.deliver()
         #expect(try await h.service.read(id: w.id, tenantID: "ten_a").deliveries.map(\.channel) == [.whatsapp, .whatsapp, .sms], "the resend's own timer falls back")
     }
+
+    @Test("a number not on WhatsApp is remembered: the next verification goes straight to SMS")
+    func capabilityMemory() async throws {
+        let h = Harness()
+        h.provider.answer(.whatsapp, with: .undeliverable)
+        let first = try await h.start()
+        try await h.deliver()
+        try await h.deliver()
+        #expect(try await h.service.read(id: first.id, tenantID: "ten_a").deliveries.map(\.channel) == [.whatsapp, .sms])
+        let second = try await h.start(purpose: "login")
+        #expect(second.plan.steps.map(\.channel) == [.sms, .voice] && second.channel == .sms)
+        let created = try await h.service.events(id: second.id, tenantID: "ten_a").first { $0.type == "verification.created" }
+        #expect(created?.data["skipped_channels"] == .array(["whatsapp"]))
+        let forced = try await h.start(purpose: "signup", channel: "whatsapp")
+        #expect(forced.channel == .whatsapp, "a forced channel is still tried")
+        let other = try await h.start("+6281234567899")
+        #expect(other.channel == .whatsapp, "other numbers are not affected")
+        h.clock.advance(by: 30 * 86_400)
+        #expect(try await h.start(purpose: "new_device").channel == .whatsapp, "forgotten after 30 days")
+    }
 }

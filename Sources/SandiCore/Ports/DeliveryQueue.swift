@@ -76,8 +76,12 @@ public struct SendOutcome: Sendable {
     public var fallback: FallbackRecord?
     /// The step's receipt timer, when the send left without a receipt and the plan has a next step.
     public var timer: DeliveryJobRecord?
+    /// Until when to remember that the destination cannot use the delivery's channel (set when a
+    /// provider answered "undeliverable", e.g. not on WhatsApp). A message that reached the phone
+    /// clears what was remembered about its channel.
+    public var unusableUntil: Date?
 
-    public init(jobID: String, leaseOwner: String, deliveryID: String, verificationID: String, tenantID: String, status: DeliveryStatus, providerMessageID: String?, error: String?, at: Date, events: [Event], fallback: FallbackRecord?, timer: DeliveryJobRecord? = nil) {
+    public init(jobID: String, leaseOwner: String, deliveryID: String, verificationID: String, tenantID: String, status: DeliveryStatus, providerMessageID: String?, error: String?, at: Date, events: [Event], fallback: FallbackRecord?, timer: DeliveryJobRecord? = nil, unusableUntil: Date? = nil) {
         self.jobID = jobID
         self.leaseOwner = leaseOwner
         self.deliveryID = deliveryID
@@ -90,6 +94,7 @@ public struct SendOutcome: Sendable {
         self.events = events
         self.fallback = fallback
         self.timer = timer
+        self.unusableUntil = unusableUntil
     }
 }
 
@@ -117,4 +122,8 @@ public protocol DeliveryQueue: Sendable {
 
     /// How many jobs are pending.
     func pendingJobCount() async throws -> Int
+
+    /// Channels a destination is known not to use (per tenant), as remembered from providers'
+    /// "undeliverable" answers that have not expired.
+    func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<Channel>
 }

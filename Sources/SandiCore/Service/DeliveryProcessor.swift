@@ -11,6 +11,8 @@ public struct DeliveryProcessor: Sendable {
     public let signal: any WorkSignal
     /// Claims of one job before a transient failure counts as a failure.
     public var maxTransientAttempts = 3
+    /// How long "this destination cannot use this channel" is remembered (30 days).
+    public var rememberUnusableSeconds = 30 * 86_400
 
     public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, renderer: MessageRenderer = MessageRenderer(), signal: any WorkSignal = NoWorkSignal()) {
         self.store = store
@@ -144,7 +146,8 @@ public struct DeliveryProcessor: Sendable {
         }
         let applied = try await store.complete(SendOutcome(
             jobID: claimed.job.id, leaseOwner: owner, deliveryID: d.id, verificationID: v.id, tenantID: v.tenantID,
-            status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback, timer: timer))
+            status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback, timer: timer,
+            unusableUntil: recordOutcome && status == .undeliverable ? at.addingTimeInterval(Double(rememberUnusableSeconds)) : nil))
         guard applied else { return .leaseLost }
         if fallback != nil { signal.workQueued() }
         return .completed(status, fallback: fallback != nil)

@@ -92,11 +92,17 @@ public struct VerificationService: Sendable {
         if let forced, !providers.availableChannels.contains(forced) {
             throw VerificationError.channelUnavailable(forced)
         }
-        let plan = options.plan.arranged(forced: forced, available: providers.availableChannels)
+        let now = clock.now
+        // Channels this destination is known not to use (a provider said so) are skipped, unless
+        // the caller forced one of them or nothing else is left.
+        let unusable = try await store.unusableChannels(tenantID: tenantID, to: number.e164, now: now)
+            .subtracting(forced.map { [$0] } ?? [])
+        var plan = options.plan.arranged(forced: forced, available: providers.availableChannels.subtracting(unusable))
+        if plan.steps.isEmpty { plan = options.plan.arranged(forced: forced, available: providers.availableChannels) }
+        let skipped = options.plan.steps.map(\.channel).filter { unusable.contains($0) && !plan.steps.map(\.channel).contains($0) }
         guard let first = plan.steps.first, let provider = providers.provider(for: first.channel) else {
             throw VerificationError.channelUnavailable(forced ?? .sms)
         }
-        let now = clock.now
         let policy = options.policies.policy(for: purpose)
 
         let id = Identifier.make(.verification)
@@ -122,6 +128,7 @@ public struct VerificationService: Sendable {
                 "country": .string(number.country), "operator": number.operator.map(JSONValue.string) ?? .null,
                 "plan": .array(plan.steps.map { .string($0.channel.rawValue) }),
                 "forced_channel": forced.map { .string($0.rawValue) } ?? .null,
+                "skipped_channels": .array(skipped.map { .string($0.rawValue) }),
             ]),
             Event(tenantID: tenantID, verificationID: id, type: "code.generated", createdAt: now, data: [
                 "length": .number(Double(policy.codeLength)), "key_id": .string(digest.keyID),

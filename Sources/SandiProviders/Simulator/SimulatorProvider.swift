@@ -49,6 +49,9 @@ public final class SimulatorProvider: ChannelProvider {
              Double.random(in: 0..<1, using: &s.rng))
         }
         if route.outage { throw .failed("simulated outage") }
+        if settings.unreachable[message.channel.rawValue]?.contains(message.to) == true {
+            throw .undeliverable("recipient cannot use \(message.channel.rawValue)")
+        }
         if route.latencyMs > 0 {
             try? await Task.sleep(for: .milliseconds(route.latencyMs))
         }

@@ -31,8 +31,10 @@ public struct SimulatorChange: Sendable, Equatable {
     public var failureRate: Double?
     public var outage: Bool?
     public var receipts: Bool?
+    /// Numbers that cannot use the channel from now on.
+    public var unreachableNumbers: [String]?
 
-    public init(channel: String? = nil, operator: String? = nil, country: String? = nil, latencyMs: Int? = nil, failureRate: Double? = nil, outage: Bool? = nil, receipts: Bool? = nil) {
+    public init(channel: String? = nil, operator: String? = nil, country: String? = nil, latencyMs: Int? = nil, failureRate: Double? = nil, outage: Bool? = nil, receipts: Bool? = nil, unreachableNumbers: [String]? = nil) {
         self.channel = channel
         self.operator = `operator`
         self.country = country
@@ -40,6 +42,7 @@ public struct SimulatorChange: Sendable, Equatable {
         self.failureRate = failureRate
         self.outage = outage
         self.receipts = receipts
+        self.unreachableNumbers = unreachableNumbers
     }
 }
 
@@ -48,10 +51,13 @@ public struct SimulatorSettings: Sendable, Equatable {
     public var channels: [String: SimulatedRoute]
     /// Overrides keyed `channel|operator:<name>` or `channel|country:<ISO>`.
     public var overrides: [String: SimulatedRoute]
+    /// Numbers (E.164) that cannot use a channel (e.g. not on WhatsApp): sends are undeliverable.
+    public var unreachable: [String: Set<String>]
 
     public init() {
         channels = ["whatsapp": SimulatedRoute(), "sms": SimulatedRoute(), "voice": SimulatedRoute()]
         overrides = [:]
+        unreachable = [:]
     }
 
     /// The route for a send: an operator override wins over a country override over the channel.
@@ -72,6 +78,7 @@ public struct SimulatorSettings: Sendable, Equatable {
             if let v = change.outage { route.outage = v }
             if let v = change.receipts { route.receipts = v }
             if let key { overrides[key] = route } else { channels[channel] = route }
+            if let numbers = change.unreachableNumbers { unreachable[channel, default: []].formUnion(numbers) }
         }
     }
 }
