@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SandiApp
+import SandiCore
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load-test a running Sandi: start and check against the trivial endpoint, same run.",
+        discussion: "Needs a server with the simulator on. Prints throughput and p50/p99 per phase and the ratios to the trivial endpoint; medians over --rounds.")
+
+    @Option(help: "Base URL of the server.") var url = "http://127.0.0.1:8080"
+    @Option(help: "API key (default: the data directory's demo-api-key).") var apiKey: String?
+    @Option(help: "Data directory holding demo-api-key.") var dataDir = "./sandi-data"
+    @Option(help: "Connections / concurrent requests.") var concurrency = 64
+    @Option(help: "Seconds per phase.") var seconds = 5.0
+    @Option(help: "Rounds (each: trivial, start, check).") var rounds = 3
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        let key: String
+        if let apiKey {
+            key = apiKey
+        } else if let text = try? String(contentsOfFile: dataDir + "/demo-api-key", encoding: .utf8) {
+            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            throw ValidationError("no --api-key and no \(dataDir)/demo-api-key")
+        }
+        let bench = LoadBenchmark(options: .init(baseURL: url, apiKey: key, concurrency: concurrency, seconds: seconds, rounds: rounds))
+        let results = try await bench.run { line in if !json { print(line) } }
+        print(BenchReport.render(results, concurrency: concurrency, json: json))
+    }
+}
