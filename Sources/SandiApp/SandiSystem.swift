@@ -49,18 +49,20 @@ public struct SandiSystem: Sendable {
     public static func build(configuration: SandiConfiguration, store: any SandiStore, keyring: Keyring, clock: any TimeSource, logger: Logger, close: @escaping @Sendable () async throws -> Void = {}) -> SandiSystem {
         let hasher = CodeHasher(keyring: keyring)
         let doorbell = Doorbell()
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusVerificationMetrics(registry: registry)
         let simulator = configuration.simulatorEnabled ? SimulatorProvider(outbox: store, hasher: hasher, clock: clock) : nil
         let providers = ProviderRegistry(simulator.map { [$0] } ?? [])
         let service = VerificationService(
             store: store, hasher: hasher, clock: clock, providers: providers,
-            options: VerificationOptions(policies: configuration.policies), signal: doorbell)
+            options: VerificationOptions(policies: configuration.policies), signal: doorbell, metrics: metrics)
         let processor = DeliveryProcessor(
             store: store, hasher: hasher, clock: clock, providers: providers,
-            renderer: MessageRenderer(brand: configuration.brand), signal: doorbell)
+            renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
         let worker = DeliveryWorker(processor: processor, doorbell: doorbell, logger: logger)
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator,
-            service: service, worker: worker, registry: PrometheusCollectorRegistry(), logger: logger, closeStore: close)
+            service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
     }
 
     static func openStore(_ configuration: SandiConfiguration, logger: Logger) async throws -> (any SandiStore, @Sendable () async throws -> Void) {

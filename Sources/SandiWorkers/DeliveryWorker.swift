@@ -48,6 +48,7 @@ public struct DeliveryWorker: Service {
                 let handled = try await runOnce()
                 if ContinuousClock.now - lastSweep > .seconds(1) {
                     _ = try await processor.store.expireDue(now: processor.clock.now, limit: 1000)
+                    processor.metrics.queueDepth(try await processor.store.pendingJobCount())
                     lastSweep = ContinuousClock.now
                 }
                 if handled == 0 {

@@ -229,6 +229,33 @@ struct ProtocolAPITests {
         }
     }
 
+    @Test("metrics count verifications, checks, sends and fallbacks with bounded labels")
+    func engineMetrics() async throws {
+        try await APIHarness.make().run { api in
+            _ = try await api.post("/v1/dev/simulator", #"{"channel":"whatsapp","outage":true}"#)
+            let id = try await api.start()
+            let code = try await api.code()
+            _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"0000001"}"#)
+            _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"\#(code)"}"#)
+            _ = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"bogus"}"#)
+            let text = try await api.get("/metrics", key: "").text
+            let expected = [
+                #"sandi_verifications_total{purpose="password_reset",outcome="created"} 1"#,
+                #"sandi_verifications_total{purpose="unknown",outcome="unsupported_purpose"} 1"#,
+                #"sandi_checks_total{purpose="password_reset",outcome="wrong_code"} 1"#,
+                #"sandi_checks_total{purpose="password_reset",outcome="approved"} 1"#,
+                #"sandi_sends_total{channel="whatsapp",provider="simulator",operator="Telkomsel",country="ID",status="failed"} 1"#,
+                #"sandi_sends_total{channel="sms",provider="simulator",operator="Telkomsel",country="ID",status="delivered"} 1"#,
+                #"sandi_fallbacks_total{from="whatsapp",to="sms",reason="send_failed"} 1"#,
+                #"sandi_send_duration_seconds_count{channel="sms",provider="simulator",status="delivered"} 1"#,
+            ]
+            for line in expected {
+                #expect(text.contains(line), "missing \(line)")
+            }
+            #expect(!text.contains("6281234567890") && !text.contains(id), "no numbers or ids in labels")
+        }
+    }
+
     @Test("the OpenAPI document and the running routes agree")
     func openAPIAgrees() async throws {
         try await APIHarness.make().run { api in

@@ -9,18 +9,20 @@ public struct DeliveryProcessor: Sendable {
     public let providers: ProviderRegistry
     public let renderer: MessageRenderer
     public let signal: any WorkSignal
+    public let metrics: any VerificationMetrics
     /// Claims of one job before a transient failure counts as a failure.
     public var maxTransientAttempts = 3
     /// How long "this destination cannot use this channel" is remembered (30 days).
     public var rememberUnusableSeconds = 30 * 86_400
 
-    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, renderer: MessageRenderer = MessageRenderer(), signal: any WorkSignal = NoWorkSignal()) {
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, renderer: MessageRenderer = MessageRenderer(), signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics()) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
         self.providers = providers
         self.renderer = renderer
         self.signal = signal
+        self.metrics = metrics
     }
 
     /// What processing a job did.
@@ -149,7 +151,14 @@ public struct DeliveryProcessor: Sendable {
             status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback, timer: timer,
             unusableUntil: recordOutcome && status == .undeliverable ? at.addingTimeInterval(Double(rememberUnusableSeconds)) : nil))
         guard applied else { return .leaseLost }
-        if fallback != nil { signal.workQueued() }
+        if recordOutcome {
+            metrics.sent(channel: d.channel, provider: d.provider, operator: v.operator, country: v.country, status: status,
+                         seconds: max(0, at.timeIntervalSince(d.queuedAt)))
+        }
+        if let next = fallback?.delivery {
+            metrics.fellBack(from: d.channel, to: next.channel, reason: fallbackReason ?? (status == .undeliverable ? "undeliverable" : "send_failed"))
+            signal.workQueued()
+        }
         return .completed(status, fallback: fallback != nil)
     }
 }

@@ -60,8 +60,9 @@ public struct VerificationService: Sendable {
     public let parser: PhoneNumberParser
     public let catalog: MessageCatalog
     public let signal: any WorkSignal
+    public let metrics: any VerificationMetrics
 
-    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal()) {
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics()) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
@@ -70,12 +71,24 @@ public struct VerificationService: Sendable {
         self.parser = parser
         self.catalog = catalog
         self.signal = signal
+        self.metrics = metrics
     }
 
     /// Starts a verification: validates, issues a code (stored as HMAC and sealed for delivery),
     /// chooses the plan, supersedes the previous live code of the same destination and purpose, and
     /// queues the first send.
     public func start(tenantID: String, allowedCountries: Set<String>? = nil, _ request: StartRequest) async throws -> Verification {
+        do {
+            let verification = try await startVerification(tenantID: tenantID, allowedCountries: allowedCountries, request)
+            metrics.started(purpose: verification.purpose, outcome: "created")
+            return verification
+        } catch let error as VerificationError {
+            metrics.started(purpose: Purpose(rawValue: request.purpose), outcome: error.code)
+            throw error
+        }
+    }
+
+    private func startVerification(tenantID: String, allowedCountries: Set<String>?, _ request: StartRequest) async throws -> Verification {
         let number: PhoneNumber
         do {
             number = try parser.parse(request.to, country: request.country)
@@ -194,6 +207,7 @@ public struct VerificationService: Sendable {
         let now = clock.now
         let status = verification.effectiveStatus(at: now)
         guard status == .pending, verification.attemptsRemaining > 0 else {
+            metrics.checked(purpose: verification.purpose, outcome: "not_pending")
             return CheckResult(verificationID: verification.id, valid: false, status: status == .pending ? .locked : status,
                                attemptsRemaining: verification.attemptsRemaining, grant: nil)
         }
@@ -213,6 +227,16 @@ public struct VerificationService: Sendable {
         let applied = try await store.applyCheck(CheckRecord(
             verificationID: verification.id, tenantID: verification.tenantID, valid: valid, now: now, grant: grant,
             failedCheckWindowSeconds: options.policies.failedCheckWindowSeconds))
+        switch applied {
+        case .approved:
+            metrics.checked(purpose: verification.purpose, outcome: "approved")
+        case .rejected(let after):
+            metrics.checked(purpose: verification.purpose, outcome: after.status == .locked ? "locked" : "wrong_code")
+        case .unchanged:
+            metrics.checked(purpose: verification.purpose, outcome: "not_pending")
+        case .notFound:
+            break
+        }
         switch applied {
         case .approved(let after):
             return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
@@ -282,10 +306,10 @@ public struct VerificationService: Sendable {
     public func redeem(token: String, tenantID: String) async throws -> Grant {
         guard token.hasPrefix("grt_"), token.utf8.count <= 128 else { throw VerificationError.grantNotFound }
         switch try await store.redeemGrant(tokenHash: SecretHash.hex(token), tenantID: tenantID, now: clock.now) {
-        case .redeemed(let grant): return grant
-        case .notFound: throw VerificationError.grantNotFound
-        case .expired: throw VerificationError.grantExpired
-        case .alreadyRedeemed: throw VerificationError.grantAlreadyRedeemed
+        case .redeemed(let grant): metrics.redeemed(outcome: "redeemed"); return grant
+        case .notFound: metrics.redeemed(outcome: "not_found"); throw VerificationError.grantNotFound
+        case .expired: metrics.redeemed(outcome: "expired"); throw VerificationError.grantExpired
+        case .alreadyRedeemed: metrics.redeemed(outcome: "already_redeemed"); throw VerificationError.grantAlreadyRedeemed
         }
     }
 

@@ -1,0 +1,47 @@
+import CoreMetrics
+public import Prometheus
+public import SandiCore
+
+/// The engine's metrics through swift-metrics, exported by the Prometheus registry at `/metrics`.
+/// Every label comes from a bounded set (see ``VerificationMetrics``).
+public struct PrometheusVerificationMetrics: VerificationMetrics {
+    private let factory: PrometheusMetricsFactory
+
+    public init(registry: PrometheusCollectorRegistry) {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(20),
+            .seconds(40), .seconds(60), .seconds(90), .seconds(180),
+        ]
+        self.factory = factory
+    }
+
+    public func started(purpose: Purpose?, outcome: String) {
+        Counter(label: "sandi_verifications_total", dimensions: [("purpose", purpose?.rawValue ?? "unknown"), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    public func checked(purpose: Purpose, outcome: String) {
+        Counter(label: "sandi_checks_total", dimensions: [("purpose", purpose.rawValue), ("outcome", outcome)], factory: factory).increment()
+    }
+
+    public func sent(channel: Channel, provider: String, operator: String?, country: String?, status: DeliveryStatus, seconds: Double) {
+        Counter(label: "sandi_sends_total", dimensions: [
+            ("channel", channel.rawValue), ("provider", provider), ("operator", `operator` ?? "unknown"),
+            ("country", country ?? "unknown"), ("status", status.rawValue),
+        ], factory: factory).increment()
+        Timer(label: "sandi_send_duration_seconds", dimensions: [("channel", channel.rawValue), ("provider", provider), ("status", status.rawValue)],
+              factory: factory).recordNanoseconds(Int64(seconds * 1_000_000_000))
+    }
+
+    public func fellBack(from: Channel, to: Channel, reason: String) {
+        Counter(label: "sandi_fallbacks_total", dimensions: [("from", from.rawValue), ("to", to.rawValue), ("reason", reason)], factory: factory).increment()
+    }
+
+    public func redeemed(outcome: String) {
+        Counter(label: "sandi_grant_redemptions_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+    }
+
+    public func queueDepth(_ jobs: Int) {
+        Gauge(label: "sandi_queue_depth", factory: factory).record(jobs)
+    }
+}
