@@ -16,6 +16,8 @@ public actor MemoryStore: SandiStore {
     var idempotency: [String: (hash: String, response: StoredResponse?, at: Date)] = [:]
     var outboxMessages: [OutboxMessage] = []
     var unusable: [String: Date] = [:]
+    /// Chain links of sealed events, by position in `events` (seq = index + 1).
+    var links: [Int: (previous: String, hash: String)] = [:]
 
     struct JobState {
         var record: DeliveryJobRecord
@@ -309,6 +311,31 @@ public actor MemoryStore: SandiStore {
     }
 
     public func ping() async throws {}
+
+    // MARK: AuditStore
+
+    public func sealAudit(limit: Int) async throws -> Int {
+        let firstUnsealed = links.count
+        let records = try (firstUnsealed..<min(events.count, firstUnsealed + limit)).map { try auditRecord($0) }
+        let head = firstUnsealed > 0 ? links[firstUnsealed - 1]?.hash : nil
+        for link in AuditChain.seal(records, after: head) { links[Int(link.seq) - 1] = (link.previous, link.hash) }
+        return records.count
+    }
+
+    public func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord] {
+        let start = max(0, Int(afterSeq))
+        return try (start..<min(events.count, start + limit)).map { try auditRecord($0) }
+    }
+
+    private func auditRecord(_ index: Int) throws -> AuditRecord {
+        let e = events[index]
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return AuditRecord(
+            seq: Int64(index + 1), eventID: e.id, tenantID: e.tenantID, verificationID: e.verificationID, type: e.type,
+            createdAtMillis: Timestamp.millis(e.createdAt), data: String(decoding: try encoder.encode(e.data), as: UTF8.self),
+            previousHash: links[index]?.previous, hash: links[index]?.hash)
+    }
 
     // MARK: helpers
 

@@ -331,6 +331,19 @@ public enum StoreContract {
     ]
 
     static let otherChecks: [Check] = [
+        Check(name: "audit: events are sealed in order into one hash chain that verifies") { store in
+            for i in 0..<3 { _ = try await store.create(try Fixtures.creation(to: "+62812000000\(i)", now: t0)) }
+            try expect(try await store.sealAudit(limit: 4) == 4, "sealed four")
+            try expect(try await store.sealAudit(limit: 100) == 2, "then the other two")
+            try expect(try await store.sealAudit(limit: 100) == 0, "nothing left")
+            _ = try await store.create(try Fixtures.creation(to: "+628120000009", now: t0))
+            try expect(try await store.sealAudit(limit: 100) == 2, "new events continue the chain")
+            let records = try await store.auditRecords(afterSeq: 0, limit: 100)
+            try expect(records.count == 8 && records.map(\.seq) == (1...8).map(Int64.init), "every event, in order")
+            try expect(AuditChain.verify(records) == .intact(sealed: 8, unsealed: 0), "intact: \(AuditChain.verify(records))")
+            try expect(records.dropFirst().allSatisfy { $0.previousHash != nil } && records[0].previousHash == "", "linked")
+            try expect(try await store.auditRecords(afterSeq: 6, limit: 100).map(\.seq) == [7, 8], "paged")
+        },
         Check(name: "tenants and keys") { store in
             let a = Tenant(id: "ten_a", name: "acme", createdAt: t0)
             try await store.createTenant(a)

@@ -49,6 +49,8 @@ public struct DeliveryWorker: Service {
                 if ContinuousClock.now - lastSweep > .seconds(1) {
                     _ = try await processor.store.expireDue(now: processor.clock.now, limit: 1000)
                     processor.metrics.queueDepth(try await processor.store.pendingJobCount())
+                    // Seal new events into the audit chain.
+                    while try await processor.store.sealAudit(limit: 1000) == 1000 {}
                     lastSweep = ContinuousClock.now
                 }
                 if handled == 0 {

@@ -9,7 +9,7 @@ struct Sandi: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandi",
         abstract: "Self-hosted one-time-passcode verification and delivery.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, SecretCommand.self, Bench.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, SecretCommand.self, AuditCommand.self, Bench.self])
 }
 
 /// Options every command that touches storage takes.
@@ -43,6 +43,20 @@ enum Logs {
             return handler
         }
         return Logger(label: "sandi")
+    }
+}
+
+/// Opens storage, runs `body`, and closes storage however it ended.
+func withStore<T>(_ storage: StorageOptions, _ body: (any SandiStore) async throws -> T) async throws -> T {
+    let configuration = try await storage.load()
+    let (store, close) = try await SandiSystem.openStorage(configuration)
+    do {
+        let result = try await body(store)
+        try await close()
+        return result
+    } catch {
+        try? await close()
+        throw error
     }
 }
 

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SQLiteNIO
 import SandiCore
 import Testing
 
@@ -120,6 +121,46 @@ struct BinaryTests {
         #expect(migrate.contains("schema version 1; pending: none"))
         let (_, rotate, _) = try await ServerProcess.run(["secret", "rotate", "--data-dir", directory])
         #expect(rotate.contains("new current key"))
+    }
+
+    @Test("sandi audit verify proves the chain intact, names the first altered or removed record; export as JSON lines and CSV")
+    func audit() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
+        let port = try await server.listeningPort()
+        let key = try String(contentsOfFile: directory + "/demo-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try await withClient { client in
+            for i in 0..<3 {
+                let (status, _) = try await call(client, .POST, "http://127.0.0.1:\(port)/v1/verifications", key: key,
+                                                 body: #"{"to":"+628123456780\#(i)","purpose":"login"}"#)
+                #expect(status == 201)
+            }
+        }
+        #expect(await server.stop() == 0)
+
+        let (ok, okOut, _) = try await ServerProcess.run(["audit", "verify", "--data-dir", directory])
+        #expect(ok == 0 && okOut.contains("audit chain intact"), "\(okOut)")
+        let (_, jsonl, _) = try await ServerProcess.run(["audit", "export", "--data-dir", directory, "--format", "jsonl"])
+        let lines = jsonl.split(separator: "\n")
+        #expect(lines.count >= 9 && lines.allSatisfy { (try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)))?.objectValue?["hash"]?.stringValue != nil })
+        #expect(!jsonl.contains("81234567800"), "numbers stay masked in the trail")
+        let (_, csv, _) = try await ServerProcess.run(["audit", "export", "--data-dir", directory, "--format", "csv", "--since", "2000-01-01T00:00:00Z"])
+        #expect(csv.split(separator: "\n").count == lines.count + 1 && csv.hasPrefix("seq,id,tenant_id"))
+        let (_, future, _) = try await ServerProcess.run(["audit", "export", "--data-dir", directory, "--since", "2999-01-01T00:00:00Z"])
+        #expect(future.isEmpty)
+
+        let db = try await SQLiteConnection.open(storage: .file(path: directory + "/sandi.sqlite"))
+        _ = try await db.query("UPDATE events SET data = '{\"to\":\"+62********999\"}' WHERE seq = 2", [])
+        try await db.close()
+        let (altered, alteredOut, _) = try await ServerProcess.run(["audit", "verify", "--data-dir", directory])
+        #expect(altered != 0 && alteredOut.contains("BROKEN at record 2") && alteredOut.contains("altered"), "\(alteredOut)")
+
+        let db2 = try await SQLiteConnection.open(storage: .file(path: directory + "/sandi.sqlite"))
+        _ = try await db2.query("UPDATE events SET data = (SELECT data FROM events WHERE seq = 1) WHERE seq = 2", [])
+        _ = try await db2.query("DELETE FROM events WHERE seq IN (1, 2)", [])
+        try await db2.close()
+        let (removed, removedOut, _) = try await ServerProcess.run(["audit", "verify", "--data-dir", directory])
+        #expect(removed != 0 && removedOut.contains("BROKEN at record 3"), "\(removedOut)")
     }
 
     @Test("production refuses the simulator and generated or example secrets")

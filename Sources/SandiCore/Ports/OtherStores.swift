@@ -111,7 +111,7 @@ public protocol StoreHealth: Sendable {
 }
 
 /// Every storage port, as one adapter provides them.
-public typealias SandiStore = VerificationStore & DeliveryQueue & TenantStore & GrantStore & IdempotencyStore & OutboxStore & StoreHealth
+public typealias SandiStore = VerificationStore & DeliveryQueue & TenantStore & GrantStore & IdempotencyStore & OutboxStore & StoreHealth & AuditStore
 
 /// Errors any store may throw.
 public enum StoreError: Error, Equatable, Sendable {
@@ -119,4 +119,13 @@ public enum StoreError: Error, Equatable, Sendable {
     case conflict(String)
     /// Stored data could not be read back (corruption or a newer schema).
     case corrupt(String)
+}
+
+/// The append-only audit trail over the event log.
+public protocol AuditStore: Sendable {
+    /// Seals up to `limit` events not sealed yet into the chain (``AuditChain/seal(_:after:)``), in
+    /// order, atomically. Returns how many it sealed.
+    func sealAudit(limit: Int) async throws -> Int
+    /// Records in order, from `afterSeq` on, at most `limit`.
+    func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord]
 }

@@ -1,0 +1,82 @@
+public import Foundation
+public import SandiCore
+
+/// `sandi audit verify|export`: proves the event log's hash chain intact (naming the first broken
+/// record otherwise) and exports it.
+public struct AuditTool: Sendable {
+    public let store: any AuditStore
+    public var pageSize = 5_000
+
+    public init(store: any AuditStore) {
+        self.store = store
+    }
+
+    /// Seals what is not sealed yet, then checks every record in order.
+    public func verify() async throws -> AuditChain.Verdict {
+        while try await store.sealAudit(limit: pageSize) == pageSize {}
+        var after: Int64 = 0
+        var previous: String?
+        var sealed = 0
+        var unsealed = 0
+        while true {
+            let page = try await store.auditRecords(afterSeq: after, limit: pageSize)
+            guard let last = page.last else { break }
+            if unsealed > 0, let firstSealed = page.first(where: { $0.hash != nil }) {
+                return .broken(seq: firstSealed.seq, eventID: firstSealed.eventID, reason: "sealed after an unsealed record")
+            }
+            switch AuditChain.verify(page, checkpoint: previous) {
+            case .broken(let seq, let id, let reason):
+                return .broken(seq: seq, eventID: id, reason: reason)
+            case .intact(let s, let u):
+                sealed += s
+                unsealed += u
+            }
+            previous = page.last(where: { $0.hash != nil })?.hash ?? previous
+            after = last.seq
+        }
+        return .intact(sealed: sealed, unsealed: unsealed)
+    }
+
+    /// Export formats.
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonl, csv
+    }
+
+    /// Writes every record created at or after `since` to `write`, one line at a time.
+    public func export(since: Date?, format: Format, write: (String) -> Void) async throws {
+        let sinceMillis = since.map(Timestamp.millis) ?? .min
+        if format == .csv { write("seq,id,tenant_id,verification_id,type,created_at,data,prev_hash,hash") }
+        var after: Int64 = 0
+        while true {
+            let page = try await store.auditRecords(afterSeq: after, limit: pageSize)
+            guard let last = page.last else { break }
+            for record in page where record.createdAtMillis >= sinceMillis {
+                write(format == .csv ? Self.csv(record) : try Self.json(record))
+            }
+            after = last.seq
+        }
+    }
+
+    static func json(_ r: AuditRecord) throws -> String {
+        let data = (try? JSONDecoder().decode(JSONValue.self, from: Data(r.data.utf8))) ?? .string(r.data)
+        let object: JSONValue = .object([
+            "seq": .number(Double(r.seq)), "id": .string(r.eventID), "tenant_id": .string(r.tenantID),
+            "verification_id": r.verificationID.map(JSONValue.string) ?? .null, "type": .string(r.type),
+            "created_at": .string(Timestamp.format(millis: r.createdAtMillis)), "data": data,
+            "prev_hash": r.previousHash.map(JSONValue.string) ?? .null, "hash": r.hash.map(JSONValue.string) ?? .null,
+        ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(object), as: UTF8.self)
+    }
+
+    static func csv(_ r: AuditRecord) -> String {
+        func field(_ value: String?) -> String {
+            guard let value else { return "" }
+            guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return [String(r.seq), r.eventID, r.tenantID, r.verificationID, r.type, Timestamp.format(millis: r.createdAtMillis),
+                r.data, r.previousHash, r.hash].map(field).joined(separator: ",")
+    }
+}
