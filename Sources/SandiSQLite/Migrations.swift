@@ -45,11 +45,13 @@ enum SQLiteMigrations {
             """
             CREATE TABLE events (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, tenant_id TEXT NOT NULL,
-                verification_id TEXT, type TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL,
-                prev_hash TEXT, hash TEXT)
+                verification_id TEXT, type TEXT NOT NULL, created_at INTEGER NOT NULL, data TEXT NOT NULL)
             """,
             "CREATE INDEX events_verification ON events(verification_id, seq)",
-            "CREATE INDEX events_unsealed ON events(seq) WHERE hash IS NULL",
+            """
+            CREATE TABLE audit_links (
+                seq INTEGER PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL)
+            """,
             """
             CREATE TABLE failed_checks (
                 tenant_id TEXT NOT NULL, to_number TEXT NOT NULL, purpose TEXT NOT NULL, count INTEGER NOT NULL,
