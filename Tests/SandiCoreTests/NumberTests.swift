@@ -107,6 +107,18 @@ struct PlanMessageTests {
         #expect(Set(catalog.locales.keys).isSuperset(of: ["en", "id"]))
     }
 
+    @Test("every language's messages carry the code, the expiry and the digits read twice")
+    func everyLanguageRenders() {
+        let catalog = MessageCatalog.bundled
+        for locale in catalog.locales.keys.sorted() {
+            let renderer = MessageRenderer(catalog: catalog, brand: "Sandi")
+            let text = renderer.render(channel: .sms, code: "482913", purpose: .passwordReset, locale: locale, ttlSeconds: 300)
+            #expect(text.contains("482913") && text.contains("5") && text.contains("Sandi") && !text.contains("{"), "\(locale): \(text)")
+            let voice = renderer.render(channel: .voice, code: "482913", purpose: .login, locale: locale, ttlSeconds: 300)
+            #expect(voice.components(separatedBy: "4, 8, 2, 9, 1, 3").count == 3 && !voice.contains("{"), "\(locale): \(voice)")
+        }
+    }
+
     @Test("every language has every key")
     func completeTranslations() throws {
         let catalog = MessageCatalog.bundled
