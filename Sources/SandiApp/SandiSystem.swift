@@ -40,7 +40,7 @@ public struct SandiSystem: Sendable {
     public static func open(_ configuration: SandiConfiguration, clock: any TimeSource = SystemTimeSource(), logger: Logger) async throws -> SandiSystem {
         let problems = configuration.startupProblems
         guard problems.isEmpty else { throw StartupError.refused(problems) }
-        let (store, close) = try await openStore(configuration, logger: logger)
+        let (store, close) = try await openSQLite(configuration, migrate: true, logger: logger)
         let keyring = try configuration.codeKeys.map(KeyringFile.parse) ?? KeyringFile.loadOrCreate(directory: configuration.dataDirectory)
         return build(configuration: configuration, store: store, keyring: keyring, clock: clock, logger: logger, close: close)
     }
@@ -65,14 +65,9 @@ public struct SandiSystem: Sendable {
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
     }
 
-    static func openStore(_ configuration: SandiConfiguration, logger: Logger) async throws -> (any SandiStore, @Sendable () async throws -> Void) {
-        let (store, close) = try await openSQLite(configuration, migrate: true, logger: logger)
-        return (store, close)
-    }
-
     /// Opens the configured storage for administrative commands (migrations applied on SQLite).
     public static func openStorage(_ configuration: SandiConfiguration) async throws -> (any SandiStore, @Sendable () async throws -> Void) {
-        try await openStore(configuration, logger: Logger(label: "sandi"))
+        try await openSQLite(configuration, migrate: true)
     }
 
     static func openSQLite(_ configuration: SandiConfiguration, migrate: Bool, logger: Logger = Logger(label: "sandi")) async throws -> (SQLiteStore, @Sendable () async throws -> Void) {

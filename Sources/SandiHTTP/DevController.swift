@@ -53,33 +53,31 @@ public struct DevController: Sendable {
     }
 
     @Sendable func configure(_ request: Request, context: TenantContext) async throws -> Response {
-        let raw = try await JSONBody.readRaw(request)
-        return try await idempotency.run(request, tenantID: context.tenant.id, body: raw) {
-        var body = try JSONBody.parse(raw)
-        let channel = body.string("channel", maxLength: 16, pattern: { Channel(rawValue: $0) != nil }, reason: "must be whatsapp, sms or voice")
-        let op = body.string("operator", maxLength: 64)
-        let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
-        var unreachable: [String]?
-        switch body.fields["unreachable_numbers"] {
-        case nil, .null?: break
-        case .array(let items)? where items.count <= 100:
-            unreachable = []
-            for item in items {
-                guard let text = item.stringValue, let number = try? parser.parse(text) else {
-                    body.fail("unreachable_numbers", "must be E.164 numbers")
-                    break
+        try await idempotency.runParsed(request, tenantID: context.tenant.id) { body in
+            let channel = body.string("channel", maxLength: 16, pattern: { Channel(rawValue: $0) != nil }, reason: "must be whatsapp, sms or voice")
+            let op = body.string("operator", maxLength: 64)
+            let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
+            var unreachable: [String]?
+            switch body.fields["unreachable_numbers"] {
+            case nil, .null?: break
+            case .array(let items)? where items.count <= 100:
+                unreachable = []
+                for item in items {
+                    guard let text = item.stringValue, let number = try? parser.parse(text) else {
+                        body.fail("unreachable_numbers", "must be E.164 numbers")
+                        break
+                    }
+                    unreachable?.append(number.e164)
                 }
-                unreachable?.append(number.e164)
+            default:
+                body.fail("unreachable_numbers", "must be a list of at most 100 E.164 numbers")
             }
-        default:
-            body.fail("unreachable_numbers", "must be a list of at most 100 E.164 numbers")
-        }
-        let change = SimulatorChange(
-            channel: channel, operator: op, country: country, latencyMs: body.int("latency_ms", in: 0...60_000),
-            failureRate: body.double("failure_rate", in: 0...1), outage: body.bool("outage"), receipts: body.bool("receipts"),
-            unreachableNumbers: unreachable)
-        try body.validate()
-        return try JSONResponse.make(.ok, SettingsBody(settings: simulator.apply(change)))
+            let change = SimulatorChange(
+                channel: channel, operator: op, country: country, latencyMs: body.int("latency_ms", in: 0...60_000),
+                failureRate: body.double("failure_rate", in: 0...1), outage: body.bool("outage"), receipts: body.bool("receipts"),
+                unreachableNumbers: unreachable)
+            try body.validate()
+            return try JSONResponse.make(.ok, SettingsBody(settings: simulator.apply(change)))
         }
     }
 

@@ -57,6 +57,17 @@ public struct IdempotencyGuard: Sendable {
         return try await remember(response, tenantID: tenantID, scope: scope, key: key)
     }
 
+    /// Reads the body once and runs `handle` with it parsed as a JSON object, under the request's
+    /// Idempotency-Key (so validation errors are replayed like any answer below 500).
+    public func runParsed(_ request: Request, tenantID: String, emptyIsObject: Bool = false,
+                          _ handle: (inout JSONBody) async throws -> Response) async throws -> Response {
+        let raw = try await JSONBody.readRaw(request)
+        return try await run(request, tenantID: tenantID, body: raw) {
+            var body = try JSONBody.parse(raw, emptyIsObject: emptyIsObject)
+            return try await handle(&body)
+        }
+    }
+
     private func remember(_ response: Response, tenantID: String, scope: String, key: String) async throws -> Response {
         var response = response
         let box = CollectingWriter.Box()

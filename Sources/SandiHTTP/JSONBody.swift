@@ -27,10 +27,6 @@ public struct JSONBody: Sendable {
 
     /// Reads and parses the body (at most ``HTTPLimits/maxBody`` bytes). An empty body is `{}` when
     /// `emptyIsObject`, else 400.
-    public static func read(_ request: Request, emptyIsObject: Bool = false) async throws -> JSONBody {
-        try parse(try await readRaw(request), emptyIsObject: emptyIsObject)
-    }
-
     /// Reads the raw body, refusing more than ``HTTPLimits/maxBody`` bytes with 413.
     public static func readRaw(_ request: Request) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > HTTPLimits.maxBody {

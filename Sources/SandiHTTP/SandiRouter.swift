@@ -26,8 +26,10 @@ public struct HTTPDependencies: Sendable {
 public enum SandiRouter {
     public static func build(_ deps: HTTPDependencies) -> ProblemResponderBuilder<Router<SandiRequestContext>> {
         let router = Router(context: SandiRequestContext.self)
-        router.add(middleware: ProblemMiddleware())
+        // Metrics outermost, so they count the status a client really got (domain errors become
+        // problem+json inside it).
         router.add(middleware: RequestMetricsMiddleware(registry: deps.registry))
+        router.add(middleware: ProblemMiddleware())
         OpsController(store: deps.store, registry: deps.registry, metricsToken: deps.metricsToken).register(on: router)
 
         let v1 = router.group("v1")

@@ -22,15 +22,12 @@ public struct VerificationController: Sendable {
         group.post("grants/redeem", use: redeem)
     }
 
-    /// Reads the body once and runs `handle` with it parsed, under the request's Idempotency-Key
-    /// (so validation errors are replayed like any answer below 500).
+    /// A state-changing route: the body parsed, under the request's Idempotency-Key.
     func changing(_ request: Request, _ context: TenantContext, emptyIsObject: Bool = false,
                   _ handle: (inout JSONBody, String) async throws -> Response) async throws -> Response {
-        let raw = try await JSONBody.readRaw(request)
         let tenantID = context.tenant.id
-        return try await idempotency.run(request, tenantID: tenantID, body: raw) {
-            var body = try JSONBody.parse(raw, emptyIsObject: emptyIsObject)
-            return try await handle(&body, tenantID)
+        return try await idempotency.runParsed(request, tenantID: tenantID, emptyIsObject: emptyIsObject) { body in
+            try await handle(&body, tenantID)
         }
     }
 

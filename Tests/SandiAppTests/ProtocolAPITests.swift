@@ -238,7 +238,11 @@ struct ProtocolAPITests {
             _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"0000001"}"#)
             _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"\#(code)"}"#)
             _ = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"bogus"}"#)
+            _ = try await api.get("/v1/verifications/ver_unknown")
             let text = try await api.get("/metrics", key: "").text
+            #expect(text.contains(#"sandi_http_requests_total{method="GET",route="/v1/verifications/{id}",status="404"} 1"#),
+                    "request metrics count the status the client got, not 500 for a domain error")
+            #expect(text.contains(#"sandi_http_requests_total{method="POST",route="/v1/verifications",status="422"} 1"#))
             let expected = [
                 #"sandi_verifications_total{purpose="password_reset",outcome="created"} 1"#,
                 #"sandi_verifications_total{purpose="unknown",outcome="unsupported_purpose"} 1"#,

@@ -214,36 +214,28 @@ public struct VerificationService: Sendable {
         let valid = OTPCode.isPlausible(code)
             && hasher.matches(code, digest: verification.digest, verificationID: verification.id)
         let policy = options.policies.policy(for: verification.purpose)
-        var token: String?
-        var grant: Grant?
+        // The token is shown once, here; only its hash is stored with the grant.
+        var issued: (token: String, grant: Grant)?
         if valid, policy.issuesGrant {
-            let newToken = "grt_" + Identifier.randomBase32(bytes: 32)
-            token = newToken
-            grant = Grant(
-                tokenHash: SecretHash.hex(newToken), tenantID: verification.tenantID, verificationID: verification.id,
+            let token = "grt_" + Identifier.randomBase32(bytes: 32)
+            issued = (token, Grant(
+                tokenHash: SecretHash.hex(token), tenantID: verification.tenantID, verificationID: verification.id,
                 userRef: verification.userRef, to: verification.to, purpose: verification.purpose, createdAt: now,
-                expiresAt: now.addingTimeInterval(Double(policy.grantTTLSeconds)))
+                expiresAt: now.addingTimeInterval(Double(policy.grantTTLSeconds))))
         }
         let applied = try await store.applyCheck(CheckRecord(
-            verificationID: verification.id, tenantID: verification.tenantID, valid: valid, now: now, grant: grant,
+            verificationID: verification.id, tenantID: verification.tenantID, valid: valid, now: now, grant: issued?.grant,
             failedCheckWindowSeconds: options.policies.failedCheckWindowSeconds))
         switch applied {
-        case .approved:
+        case .approved(let after):
             metrics.checked(purpose: verification.purpose, outcome: "approved")
+            return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
+                               grant: issued.map { ($0.token, $0.grant.expiresAt) })
         case .rejected(let after):
             metrics.checked(purpose: verification.purpose, outcome: after.status == .locked ? "locked" : "wrong_code")
-        case .unchanged:
-            metrics.checked(purpose: verification.purpose, outcome: "not_pending")
-        case .notFound:
-            break
-        }
-        switch applied {
-        case .approved(let after):
-            return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
-                               grant: grant.flatMap { g in token.map { ($0, g.expiresAt) } })
-        case .rejected(let after):
             return CheckResult(verificationID: after.id, valid: false, status: after.status, attemptsRemaining: after.attemptsRemaining, grant: nil)
         case .unchanged(let after):
+            metrics.checked(purpose: verification.purpose, outcome: "not_pending")
             let shown = after.effectiveStatus(at: now)
             return CheckResult(verificationID: after.id, valid: false, status: shown == .pending ? .locked : shown,
                                attemptsRemaining: after.attemptsRemaining, grant: nil)
