@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "SandiCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            resources: [.copy("Resources/messages")],
+            resources: [.copy("Resources/messages"), .copy("Resources/numbering")],
             swiftSettings: strict
         ),
         // In-memory twins of every port, a manual clock, and the store contract suite.
@@ -56,7 +56,13 @@ let package = Package(
         // Channel providers: the built-in simulator (and, later, real providers).
         .target(
             name: "SandiProviders",
-            dependencies: ["SandiCore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "SandiCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         // Background workers as swift-service-lifecycle services.

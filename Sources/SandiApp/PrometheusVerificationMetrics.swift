@@ -44,4 +44,20 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
     public func queueDepth(_ jobs: Int) {
         Gauge(label: "sandi_queue_depth", factory: factory).record(jobs)
     }
+
+    public func riskDecided(action: String, enforced: Bool, signals: [String]) {
+        let mode = enforced ? "enforce" : "record"
+        Counter(label: "sandi_risk_decisions_total", dimensions: [("action", action), ("mode", mode)], factory: factory).increment()
+        for signal in signals {
+            Counter(label: "sandi_risk_signals_total", dimensions: [("signal", signal)], factory: factory).increment()
+        }
+    }
+
+    public func rateLimitHit(key: String, enforced: Bool) {
+        Counter(label: "sandi_rate_limit_hits_total", dimensions: [("key", key), ("mode", enforced ? "enforce" : "record")], factory: factory).increment()
+    }
+
+    public func prefixBlocked(enforced: Bool) {
+        Counter(label: "sandi_prefix_blocks_total", dimensions: [("mode", enforced ? "enforce" : "record")], factory: factory).increment()
+    }
 }

@@ -13,6 +13,9 @@ public import SandiCore
 /// (`password_reset`, `login`, …): `sandi.policy.<purpose>.ttl`, `.code_length`, `.max_attempts`,
 /// `.max_sends`, `.cooldowns` (comma-separated seconds), `.grant_ttl` (SANDI_POLICY_LOGIN_TTL, …);
 /// `sandi.checks.max_failed` and `sandi.checks.failed_window` for wrong codes across verifications.
+/// Risk: `sandi.risk.settings` (SANDI_RISK_SETTINGS: a JSON file with the default risk settings
+/// document, the same shape as `PUT /v1/settings/risk`), `sandi.simswap.url` (SANDI_SIMSWAP_URL: a
+/// CAMARA API root), `sandi.simswap.token` (SANDI_SIMSWAP_TOKEN, secret), `sandi.simswap.timeout_ms`.
 public struct SandiConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -30,6 +33,13 @@ public struct SandiConfiguration: Sendable {
     public var createDemoTenant: Bool
     /// Code policies per purpose and the limit on wrong codes across verifications.
     public var policies: PolicySet
+    /// The risk settings of tenants that saved none of their own.
+    public var riskSettings: RiskSettings = .defaults
+    /// Why the risk settings file could not be used (a startup problem).
+    public var riskSettingsProblem: String?
+    public var simSwapURL: String?
+    public var simSwapToken: String?
+    public var simSwapTimeoutMs: Int
 
     /// The example code key printed in the README, refused in production.
     public static let documentedExampleKey = "k1:c2FuZGktZXhhbXBsZS1rZXktZG8tbm90LXVzZS1pbi1wcm9kISE="
@@ -63,6 +73,22 @@ public struct SandiConfiguration: Sendable {
         policies.maxFailedChecksPerDestination = reader.int(forKey: "sandi.checks.max_failed", default: policies.maxFailedChecksPerDestination)
         policies.failedCheckWindowSeconds = reader.int(forKey: "sandi.checks.failed_window", default: policies.failedCheckWindowSeconds)
         self.policies = policies
+        simSwapURL = reader.string(forKey: "sandi.simswap.url").flatMap { $0.isEmpty ? nil : $0 }
+        simSwapToken = reader.string(forKey: "sandi.simswap.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        simSwapTimeoutMs = reader.int(forKey: "sandi.simswap.timeout_ms", default: 1500)
+        if let path = reader.string(forKey: "sandi.risk.settings").flatMap({ $0.isEmpty ? nil : $0 }) {
+            do {
+                let settings = try JSONDecoder().decode(RiskSettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+                let problems = settings.problems
+                if problems.isEmpty {
+                    riskSettings = settings
+                } else {
+                    riskSettingsProblem = "risk settings \(path): " + problems.map { "\($0.field) \($0.reason)" }.joined(separator: ", ")
+                }
+            } catch {
+                riskSettingsProblem = "risk settings \(path) could not be read as a settings document"
+            }
+        }
     }
 
     /// Reads configuration from, in order of precedence: `overrides` (command-line flags), the
@@ -75,7 +101,7 @@ public struct SandiConfiguration: Sendable {
             values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
         }
         providers.append(InMemoryProvider(name: "flags", values: values))
-        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL"])))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "SANDI_SIMSWAP_TOKEN"])))
         if let file = file ?? environment["SANDI_CONFIG"] {
             providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
         }
@@ -91,6 +117,9 @@ public struct SandiConfiguration: Sendable {
         }
         if !(1...100).contains(policies.maxFailedChecksPerDestination) { problems.append("sandi.checks.max_failed must be 1–100 (NIST: at most 100)") }
         if policies.failedCheckWindowSeconds < 60 { problems.append("sandi.checks.failed_window must be at least 60 s") }
+        if let riskSettingsProblem { problems.append(riskSettingsProblem) }
+        if simSwapURL != nil, simSwapToken == nil { problems.append("sandi.simswap.url needs sandi.simswap.token") }
+        if !(100...30_000).contains(simSwapTimeoutMs) { problems.append("sandi.simswap.timeout_ms must be 100–30000") }
         guard production else { return problems }
         if simulatorEnabled { problems.append("production refuses to start with the simulator on (SANDI_SIMULATOR_ENABLED=false)") }
         if let keys = codeKeys {

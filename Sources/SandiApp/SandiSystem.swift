@@ -53,9 +53,14 @@ public struct SandiSystem: Sendable {
         let metrics = PrometheusVerificationMetrics(registry: registry)
         let simulator = configuration.simulatorEnabled ? SimulatorProvider(outbox: store, hasher: hasher, clock: clock) : nil
         let providers = ProviderRegistry(simulator.map { [$0] } ?? [])
+        let simSwap = configuration.simSwapURL.map { url in
+            CamaraSimSwap(options: .init(apiRoot: url, token: configuration.simSwapToken ?? "",
+                                         timeout: .milliseconds(configuration.simSwapTimeoutMs)), logger: logger)
+        }
         let service = VerificationService(
             store: store, hasher: hasher, clock: clock, providers: providers,
-            options: VerificationOptions(policies: configuration.policies), signal: doorbell, metrics: metrics)
+            options: VerificationOptions(policies: configuration.policies), signal: doorbell, metrics: metrics,
+            riskSettings: RiskSettingsCache(store: store, defaults: configuration.riskSettings, clock: clock), simSwap: simSwap)
         let processor = DeliveryProcessor(
             store: store, hasher: hasher, clock: clock, providers: providers,
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)

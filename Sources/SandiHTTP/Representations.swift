@@ -10,7 +10,7 @@ struct VerificationBody: Encodable {
 
     enum Key: String, CodingKey {
         case id, status, to, country, `operator`, purpose, user_ref, locale, code_length, channel, plan, created_at,
-             expires_at, resend_available_at, attempts_remaining, sends_remaining, risk, deliveries, events
+             expires_at, resend_available_at, attempts_remaining, sends_remaining, risk, deliveries, events, transaction
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -32,6 +32,7 @@ struct VerificationBody: Encodable {
         try c.encode(v.status == .pending ? v.attemptsRemaining : (v.status == .locked ? 0 : v.attemptsRemaining), forKey: .attempts_remaining)
         try c.encode(v.sendsRemaining, forKey: .sends_remaining)
         try c.encode(RiskBody(risk: v.risk), forKey: .risk)
+        if let t = v.transaction { try c.encode(["amount": t.amount, "currency": t.currency, "payee": t.payee], forKey: .transaction) }
         try c.encode(v.deliveries.map(DeliveryBody.init), forKey: .deliveries)
         if let events { try c.encode(events.map(EventBody.init), forKey: .events) }
     }
@@ -49,13 +50,14 @@ struct PlanStepBody: Encodable {
 
 struct RiskBody: Encodable {
     let risk: RiskAssessment
-    enum Key: String, CodingKey { case level, score, action, reasons }
+    enum Key: String, CodingKey { case level, score, action, reasons, recorded_action }
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         try c.encode(risk.level, forKey: .level)
         try c.encode(risk.score, forKey: .score)
         try c.encode(risk.action.rawValue, forKey: .action)
         try c.encode(risk.reasons, forKey: .reasons)
+        try c.encodeIfPresent(risk.recordedAction?.rawValue, forKey: .recorded_action)
     }
 }
 

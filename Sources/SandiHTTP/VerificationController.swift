@@ -46,13 +46,30 @@ public struct VerificationController: Sendable {
                 client.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
                 client.userAgent = inner.string("user_agent", maxLength: 512, pattern: InputRules.isPrintable, reason: "must be printable text")
                 client.appHash = inner.string("app_hash", maxLength: 11, pattern: InputRules.isAppHash, reason: "must be an 11-character SMS Retriever hash")
+                client.ipCountry = inner.string("ip_country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")?.uppercased()
                 for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
             }
+            let transaction = Self.transaction(&body)
             try body.validate()
             let verification = try await service.start(tenantID: tenantID, allowedCountries: context.tenant.allowedCountries, StartRequest(
-                to: to ?? "", country: country, purpose: purpose ?? "", userRef: userRef, channel: channel, locale: locale, context: client))
+                to: to ?? "", country: country, purpose: purpose ?? "", userRef: userRef, channel: channel, locale: locale, context: client,
+                transaction: transaction))
             return try JSONResponse.make(.created, VerificationBody(v: verification, events: nil))
         }
+    }
+
+    /// The optional `transaction` object {amount, currency, payee}; problems go to `body`.
+    static func transaction(_ body: inout JSONBody) -> TransactionDetails? {
+        guard let fields = body.object("transaction") else { return nil }
+        var inner = JSONBody(fields: fields, raw: [])
+        let amount = inner.string("amount", required: true, maxLength: 32)
+        let currency = inner.string("currency", required: true, maxLength: 3)
+        let payee = inner.string("payee", required: true, maxLength: 256)
+        for error in inner.errors { body.fail("transaction.\(error.field)", error.reason) }
+        guard let amount, let currency, let payee else { return nil }
+        let details = TransactionDetails(amount: amount, currency: currency, payee: payee)
+        for problem in details.problems { body.fail(problem.field, problem.reason) }
+        return details.problems.isEmpty ? details : nil
     }
 
     @Sendable func read(_ request: Request, context: TenantContext) async throws -> Response {
@@ -67,8 +84,9 @@ public struct VerificationController: Sendable {
         let id = try context.parameters.require("id")
         return try await changing(request, context) { body, tenantID in
             let code = body.string("code", required: true, maxLength: 32)
+            let transaction = Self.transaction(&body)
             try body.validate()
-            return try JSONResponse.make(.ok, CheckBody(r: try await service.check(id: id, tenantID: tenantID, code: code ?? "")))
+            return try JSONResponse.make(.ok, CheckBody(r: try await service.check(id: id, tenantID: tenantID, code: code ?? "", transaction: transaction)))
         }
     }
 
@@ -78,8 +96,9 @@ public struct VerificationController: Sendable {
             let purpose = body.string("purpose", required: true, maxLength: 40)
             let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
             let code = body.string("code", required: true, maxLength: 32)
+            let transaction = Self.transaction(&body)
             try body.validate()
-            let result = try await service.check(tenantID: tenantID, to: to ?? "", country: country, purpose: purpose ?? "", code: code ?? "")
+            let result = try await service.check(tenantID: tenantID, to: to ?? "", country: country, purpose: purpose ?? "", code: code ?? "", transaction: transaction)
             return try JSONResponse.make(.ok, CheckBody(r: result))
         }
     }

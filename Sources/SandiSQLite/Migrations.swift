@@ -82,5 +82,16 @@ enum SQLiteMigrations {
                 PRIMARY KEY (tenant_id, to_number, channel))
             """,
         ]),
+        (2, "risk", [
+            // Keyed state of the risk rules: limit counters, user profiles, prefix counters and
+            // blocks, trusted devices, tenant risk settings. A value may be purged once expired.
+            """
+            CREATE TABLE risk_state (
+                key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID
+            """,
+            "CREATE INDEX risk_state_expiry ON risk_state(expires_at)",
+            // The transaction a sensitive_action code is bound to (dynamic linking), as JSON.
+            "ALTER TABLE verifications ADD COLUMN binding TEXT",
+        ]),
     ]
 }

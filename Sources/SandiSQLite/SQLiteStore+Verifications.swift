@@ -7,7 +7,7 @@ extension SQLiteStore {
     static let verificationColumns = """
         id, tenant_id, to_number, country, operator, purpose, user_ref, locale, code_length, code_key_id, code_mac,
         sealed_key_id, sealed_box, status, channel, plan, plan_index, created_at, expires_at, updated_at, attempts_used,
-        max_attempts, sends_used, max_sends, resends, resend_available_at, context, risk
+        max_attempts, sends_used, max_sends, resends, resend_available_at, context, risk, binding
         """
 
     public func create(_ creation: VerificationCreation) async throws -> CreationOutcome {
@@ -15,6 +15,7 @@ extension SQLiteStore {
         let plan = try JSONColumn.encode(v.plan)
         let context = try JSONColumn.encode(v.context)
         let risk = try JSONColumn.encode(v.risk)
+        let binding = try v.transaction.map(JSONColumn.encode)
         let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
         let cap = creation.failedCheckCap
         return try await db.deferredWrite { tx in
@@ -33,23 +34,25 @@ extension SQLiteStore {
                 "INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('failed', \(recentFailures)), ('go', \(recentFailures) < ?5)",
                 key + [.integer(since), .integer(cap)])
             let go = "(SELECT v FROM temp.unit_flags WHERE k = 'go') = 1"
+            // Supersession is gated by `go`, and skipped entirely for a blocked start.
+            let supersede = creation.supersedes ? go : "0"
             let live = "SELECT id FROM verifications WHERE \(sameKey) AND status = 'pending'"
             tx.enqueue(
                 """
                 INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
                 SELECT 'evt_' || lower(hex(randomblob(16))), tenant_id, id, 'verification.canceled', ?4,
                        json_object('reason', 'superseded', 'superseded_by', ?5)
-                FROM verifications WHERE \(sameKey) AND status = 'pending' AND \(go)
+                FROM verifications WHERE \(sameKey) AND status = 'pending' AND \(supersede)
                 """, key + [.ms(v.createdAt), .text(v.id)])
-            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND verification_id IN (\(live)) AND \(go)", key)
-            tx.enqueue("UPDATE jobs SET done = 1 WHERE done = 0 AND verification_id IN (\(live)) AND \(go)", key)
+            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND verification_id IN (\(live)) AND \(supersede)", key)
+            tx.enqueue("UPDATE jobs SET done = 1 WHERE done = 0 AND verification_id IN (\(live)) AND \(supersede)", key)
             tx.enqueue(
-                "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?4 WHERE \(sameKey) AND status = 'pending' AND \(go)",
+                "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?4 WHERE \(sameKey) AND status = 'pending' AND \(supersede)",
                 key + [.ms(v.createdAt)])
             tx.enqueue(
                 """
                 INSERT INTO verifications (\(Self.verificationColumns))
-                SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MIN(?, ? - (SELECT v FROM temp.unit_flags WHERE k = 'failed')),?,?,?,?,?,?
+                SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MIN(?, ? - (SELECT v FROM temp.unit_flags WHERE k = 'failed')),?,?,?,?,?,?,?
                 WHERE \(go)
                 """,
                 [
@@ -58,7 +61,7 @@ extension SQLiteStore {
                     .text(v.sealed?.keyID), .text(v.sealed?.box), .text(v.status.rawValue), .text(v.channel?.rawValue),
                     .text(plan), .integer(v.planIndex), .ms(v.createdAt), .ms(v.expiresAt), .ms(v.updatedAt),
                     .integer(v.attemptsUsed), .integer(v.maxAttempts), .integer(cap), .integer(v.sendsUsed), .integer(v.maxSends),
-                    .integer(v.resends), .ms(v.resendAvailableAt), .text(context), .text(risk),
+                    .integer(v.resends), .ms(v.resendAvailableAt), .text(context), .text(risk), .text(binding),
                 ])
             for d in v.deliveries {
                 tx.enqueue(
@@ -83,7 +86,7 @@ extension SQLiteStore {
                 guard let stored = after.first else {
                     return .limited(lastFailedAt: state?.optionalDate("last_failed") ?? v.createdAt)
                 }
-                let superseded = (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
+                let superseded = !creation.supersedes ? [] : (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
                 return .created(superseded: superseded, maxAttempts: try stored.int("max_attempts"))
             }
         }
@@ -360,6 +363,7 @@ extension SQLiteStore {
             sendsUsed: try row.int("sends_used"), maxSends: try row.int("max_sends"), resends: try row.int("resends"),
             resendAvailableAt: try row.date("resend_available_at"),
             context: try JSONColumn.decode(ClientContext.self, try row.string("context")),
-            risk: try JSONColumn.decode(RiskAssessment.self, try row.string("risk")), deliveries: [])
+            risk: try JSONColumn.decode(RiskAssessment.self, try row.string("risk")), deliveries: [],
+            transaction: try row.optionalString("binding").map { try JSONColumn.decode(TransactionDetails.self, $0) })
     }
 }

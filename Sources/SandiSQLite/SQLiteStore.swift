@@ -85,12 +85,13 @@ public final class SQLiteStore: SandiStore {
         return (current, SQLiteMigrations.all.map(\.version).filter { $0 > current })
     }
 
-    /// Applies every pending migration, each in its own transaction. Returns the versions applied.
+    /// Applies every pending migration (up to `version`), each in its own transaction. Returns the
+    /// versions applied.
     @discardableResult
-    public func migrate() async throws -> [Int] {
+    public func migrate(upTo version: Int = .max) async throws -> [Int] {
         let (current, _) = try await migrationStatus()
         var applied: [Int] = []
-        for migration in SQLiteMigrations.all where migration.version > current {
+        for migration in SQLiteMigrations.all where migration.version > current && migration.version <= version {
             try await db.write { tx in
                 for statement in migration.statements { try await tx.query(statement) }
                 try await tx.query("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

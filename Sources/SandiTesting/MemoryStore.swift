@@ -16,6 +16,7 @@ public actor MemoryStore: SandiStore {
     var idempotency: [String: (hash: String, response: StoredResponse?, at: Date)] = [:]
     var outboxMessages: [OutboxMessage] = []
     var unusable: [String: Date] = [:]
+    var riskState: [String: RiskStateValue] = [:]
     /// Chain links of sealed events, by position in `events` (seq = index + 1).
     var links: [Int: (previous: String, hash: String)] = [:]
 
@@ -41,7 +42,7 @@ public actor MemoryStore: SandiStore {
         if creation.failedCheckCap != .max {
             new.maxAttempts = min(new.maxAttempts, creation.failedCheckCap - failedCount.count)
         }
-        let superseded = verifications.values.filter {
+        let superseded = !creation.supersedes ? [] : verifications.values.filter {
             $0.tenantID == new.tenantID && $0.to == new.to && $0.purpose == new.purpose && $0.status == .pending
         }.map(\.id).sorted()
         for id in superseded {
@@ -369,4 +370,34 @@ public actor MemoryStore: SandiStore {
         }
     }
 
+}
+
+// MARK: RiskStateStore
+
+extension MemoryStore {
+    public func updateRiskState<T: Sendable>(keys: [String], now: Date, _ decide: @escaping @Sendable ([String: String]) throws -> (T, RiskStateWrite)) async throws -> T {
+        var state: [String: String] = [:]
+        for key in keys {
+            if let value = riskState[key], value.expiresAt > now { state[key] = value.value }
+        }
+        let (result, write) = try decide(state)
+        for (key, value) in write.values { riskState[key] = value }
+        events.append(contentsOf: write.events)
+        return result
+    }
+
+    public func riskStates(prefix: String, now: Date, limit: Int) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for key in riskState.keys.sorted() where key.hasPrefix(prefix) {
+            guard out.count < limit else { break }
+            if let value = riskState[key], value.expiresAt > now { out[key] = value.value }
+        }
+        return out
+    }
+
+    public func purgeRiskState(now: Date, limit: Int) async throws -> Int {
+        let expired = riskState.filter { $0.value.expiresAt <= now }.keys.sorted().prefix(limit)
+        for key in expired { riskState[key] = nil }
+        return expired.count
+    }
 }

@@ -25,7 +25,7 @@ public enum StoreContract {
     static let t0 = Date(timeIntervalSince1970: 1_795_000_000)
 
     /// Every check of the contract.
-    public static let all: [Check] = verificationChecks + queueChecks + otherChecks
+    public static let all: [Check] = verificationChecks + queueChecks + otherChecks + riskChecks
 
     static let verificationChecks: [Check] = [
         Check(name: "create and read back, tenant-scoped") { store in
@@ -411,6 +411,59 @@ public enum StoreContract {
             try expect(try await store.outbox(tenantID: "ten_a", to: "+6281234567890", limit: 10).map(\.deliveryID) == ["dlv_2", "dlv_1"], "newest first, by destination")
             try expect(try await store.outbox(tenantID: "ten_a", to: nil, limit: 2).map(\.deliveryID) == ["dlv_3", "dlv_2"], "limit")
             try expect(try await store.outbox(tenantID: "ten_b", to: nil, limit: 10).map(\.deliveryID) == ["dlv_4"], "tenant-scoped")
+        },
+    ]
+
+    static let riskChecks: [Check] = [
+        Check(name: "risk state: atomic read-decide-write, no lost updates under concurrency") { store in
+            // 60 concurrent increments of one counter (and of a second, unrelated one): every one counts.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<60 {
+                    group.addTask {
+                        let key = "lim|ten_a|k\(i % 2)"
+                        try await store.updateRiskState(keys: [key], now: t0) { state in
+                            let next = (Int(state[key] ?? "0") ?? 0) + 1
+                            return ((), RiskStateWrite(values: [key: RiskStateValue(String(next), expiresAt: t0.addingTimeInterval(60))]))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let values = try await store.riskStates(prefix: "lim|ten_a|", now: t0, limit: 10)
+            try expect(values == ["lim|ten_a|k0": "30", "lim|ten_a|k1": "30"], "every increment kept: \(values)")
+        },
+        Check(name: "risk state: expired values are neither read nor listed, and are purged; events are stored") { store in
+            let event = Event(tenantID: "ten_a", verificationID: nil, type: "rate_limit.hit", createdAt: t0, data: ["limit": "x"])
+            try await store.updateRiskState(keys: [], now: t0) { _ in
+                ((), RiskStateWrite(values: [
+                    "block|ten_a|62812": RiskStateValue("a", expiresAt: t0.addingTimeInterval(10)),
+                    "block|ten_a|62813": RiskStateValue("b", expiresAt: t0.addingTimeInterval(100)),
+                    "block|ten_b|62812": RiskStateValue("c", expiresAt: t0.addingTimeInterval(100)),
+                ], events: [event]))
+            }
+            let later = t0.addingTimeInterval(20)
+            let seen = try await store.updateRiskState(keys: ["block|ten_a|62812", "block|ten_a|62813"], now: later) { state in
+                (state, RiskStateWrite())
+            }
+            try expect(seen == ["block|ten_a|62813": "b"], "the expired value is not read: \(seen)")
+            try expect(try await store.riskStates(prefix: "block|ten_a|", now: later, limit: 10) == ["block|ten_a|62813": "b"], "listing skips expired and other tenants")
+            try expect(try await store.purgeRiskState(now: later, limit: 10) == 1, "one expired value purged")
+            try expect(try await store.purgeRiskState(now: later, limit: 10) == 0, "nothing left to purge")
+            let sealed = try await store.sealAudit(limit: 100)
+            let records = try await store.auditRecords(afterSeq: 0, limit: 100)
+            try expect(sealed >= 1 && records.contains { $0.type == "rate_limit.hit" && $0.verificationID == nil }, "tenant-level events are stored and sealed")
+        },
+        Check(name: "a blocked start does not supersede the live code") { store in
+            let live = try Fixtures.creation(now: t0)
+            _ = try await store.create(live)
+            var blocked = try Fixtures.creation(now: t0.addingTimeInterval(1))
+            blocked.verification.status = .blocked
+            blocked.verification.deliveries = []
+            blocked.job = nil
+            blocked.supersedes = false
+            try expect(try await store.create(blocked) == .created(superseded: [], maxAttempts: 5), "created without superseding")
+            try expect(try await store.verification(id: live.verification.id, tenantID: "ten_a")?.status == .pending, "the live code stays live")
+            try expect(try await store.verification(id: blocked.verification.id, tenantID: "ten_a")?.status == .blocked, "stored as blocked")
         },
     ]
 }

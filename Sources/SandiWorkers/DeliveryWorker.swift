@@ -48,6 +48,8 @@ public struct DeliveryWorker: Service {
                 let handled = try await runOnce()
                 if ContinuousClock.now - lastSweep > .seconds(1) {
                     _ = try await processor.store.expireDue(now: processor.clock.now, limit: 1000)
+                    // Expired risk state (old limit windows, lifted blocks) goes in small steps.
+                    _ = try await processor.store.purgeRiskState(now: processor.clock.now, limit: 500)
                     processor.metrics.queueDepth(try await processor.store.pendingJobCount())
                     // Seal new events into the audit chain.
                     while try await processor.store.sealAudit(limit: 1000) == 1000 {}

@@ -118,7 +118,7 @@ struct BinaryTests {
         let (helpStatus, help, _) = try await ServerProcess.run(["--help"])
         #expect(helpStatus == 0 && ["serve", "migrate", "tenant", "key", "secret", "bench"].allSatisfy { help.contains($0) })
         let (_, migrate, _) = try await ServerProcess.run(["migrate", "--data-dir", directory])
-        #expect(migrate.contains("schema version 1; pending: none"))
+        #expect(migrate.contains("schema version 2; pending: none"))
         let (_, rotate, _) = try await ServerProcess.run(["secret", "rotate", "--data-dir", directory])
         #expect(rotate.contains("new current key"))
     }

@@ -65,12 +65,30 @@ struct SQLiteSpecificTests {
         defer { temp.remove() }
         let fresh = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(migrate: false))
         let before = try await fresh.migrationStatus()
-        #expect(before.current == 0 && before.pending == [1])
-        #expect(try await fresh.migrate() == [1])
+        #expect(before.current == 0 && before.pending == [1, 2])
+        #expect(try await fresh.migrate() == [1, 2])
         #expect(try await fresh.migrate() == [])
         let after = try await fresh.migrationStatus()
-        #expect(after.current == 1 && after.pending.isEmpty)
+        #expect(after.current == 2 && after.pending.isEmpty)
         try await fresh.close()
+    }
+
+    @Test("a database of the first release upgrades in place: its data stays, new columns work")
+    func upgradeFromFirstRelease() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let store = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(migrate: false))
+        #expect(try await store.migrate(upTo: 1) == [1])
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        try await store.createTenant(Tenant(id: "ten_old", name: "old", createdAt: now))
+        #expect(try await store.migrate() == [2])
+        #expect(try await store.tenant(named: "old")?.id == "ten_old")
+        var creation = try Fixtures.creation(tenant: "ten_old", purpose: .sensitiveAction, now: now)
+        creation.verification.transaction = TransactionDetails(amount: "12.50", currency: "EUR", payee: "ACME")
+        _ = try await store.create(creation)
+        let read = try await store.verification(id: creation.verification.id, tenantID: "ten_old")
+        #expect(read?.transaction == creation.verification.transaction)
+        try await store.close()
     }
 
     @Test("the database file holds no plaintext code")

@@ -67,17 +67,21 @@ public struct MessageRenderer: Sendable {
     }
 
     /// The text for a channel: the SMS/WhatsApp body, or the voice script read digit by digit.
-    public func render(channel: Channel, code: String, purpose: Purpose, locale: String, ttlSeconds: Int) -> String {
+    /// A code bound to a transaction names its amount and payee (`message.*.transaction`).
+    public func render(channel: Channel, code: String, purpose: Purpose, locale: String, ttlSeconds: Int, transaction: TransactionDetails? = nil) -> String {
         let minutes = max(1, (ttlSeconds + 59) / 60)
-        let key = channel == .voice ? "message.voice" : "message.text"
+        let key = (channel == .voice ? "message.voice" : "message.text") + (transaction == nil ? "" : ".transaction")
         let template = catalog.string(key, locale: locale) ?? "{code}"
         let purposeText = catalog.string("purpose.\(purpose.rawValue)", locale: locale) ?? purpose.rawValue
         let digits = code.map(String.init).joined(separator: ", ")
+        // The app's own values go in last, so a payee that happens to contain "{code}" stays text.
         return template
             .replacingOccurrences(of: "{code}", with: code)
             .replacingOccurrences(of: "{digits}", with: digits)
             .replacingOccurrences(of: "{brand}", with: brand)
             .replacingOccurrences(of: "{purpose}", with: purposeText)
             .replacingOccurrences(of: "{minutes}", with: String(minutes))
+            .replacingOccurrences(of: "{amount}", with: transaction?.displayAmount ?? "")
+            .replacingOccurrences(of: "{payee}", with: transaction?.payee ?? "")
     }
 }

@@ -7,12 +7,55 @@ public struct ClientContext: Sendable, Equatable, Codable {
     public var userAgent: String?
     /// Android SMS Retriever app hash (11 characters).
     public var appHash: String?
+    /// The country of the end user's IP address as the app backend knows it (ISO 3166-1 alpha-2).
+    public var ipCountry: String?
 
-    public init(ip: String? = nil, deviceID: String? = nil, userAgent: String? = nil, appHash: String? = nil) {
+    public init(ip: String? = nil, deviceID: String? = nil, userAgent: String? = nil, appHash: String? = nil, ipCountry: String? = nil) {
         self.ip = ip
         self.deviceID = deviceID
         self.userAgent = userAgent
         self.appHash = appHash
+        self.ipCountry = ipCountry
+    }
+}
+
+/// A transaction a code is bound to (PSD2 dynamic linking): amount, currency and payee.
+public struct TransactionDetails: Sendable, Equatable, Codable {
+    /// A decimal amount as the app wrote it (`1500000` or `12.50`); the check must present the same.
+    public var amount: String
+    /// ISO 4217 code, upper case.
+    public var currency: String
+    public var payee: String
+
+    public init(amount: String, currency: String, payee: String) {
+        self.amount = amount
+        self.currency = currency
+        self.payee = payee
+    }
+
+    /// What the code's HMAC is bound to.
+    public var binding: String { "txn|\(currency)|\(amount)|\(payee)" }
+
+    /// The amount as shown in messages.
+    public var displayAmount: String { "\(currency) \(amount)" }
+
+    /// Whether the fields are acceptable: amount 1–15 digits with up to 4 decimals, a 3-letter
+    /// currency, a printable payee of 1–64 characters.
+    public var problems: [FieldError] {
+        var out: [FieldError] = []
+        let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
+        let digits = { (s: Substring) in s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }
+        if !(parts.count == 1 || parts.count == 2) || !(1...15).contains(parts[0].count) || !parts.allSatisfy(digits)
+            || (parts.count == 2 && !(1...4).contains(parts[1].count)) {
+            out.append(FieldError(field: "transaction.amount", reason: "must be a decimal amount such as 1500000 or 12.50"))
+        }
+        if currency.utf8.count != 3 || !currency.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) {
+            out.append(FieldError(field: "transaction.currency", reason: "must be an ISO 4217 code such as IDR"))
+        }
+        if !(1...64).contains(payee.count) || payee.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) || payee.contains("|") {
+            out.append(FieldError(field: "transaction.payee", reason: "must be 1–64 printable characters without |"))
+        }
+        return out
     }
 }
 
@@ -23,12 +66,15 @@ public struct RiskAssessment: Sendable, Equatable, Codable {
     public var score: Int
     public var action: Action
     public var reasons: [String]
+    /// In record-only mode: the action the policy decided but did not take.
+    public var recordedAction: Action?
 
-    public init(level: String = "low", score: Int = 0, action: Action = .allow, reasons: [String] = []) {
+    public init(level: String = "low", score: Int = 0, action: Action = .allow, reasons: [String] = [], recordedAction: Action? = nil) {
         self.level = level
         self.score = score
         self.action = action
         self.reasons = reasons
+        self.recordedAction = recordedAction
     }
 }
 
@@ -64,13 +110,17 @@ public struct Verification: Sendable, Equatable {
     public var context: ClientContext
     public var risk: RiskAssessment
     public var deliveries: [Delivery]
+    /// The transaction a `sensitive_action` code is bound to (its details are in the message and in
+    /// the code's HMAC, so the code approves only that transaction).
+    public var transaction: TransactionDetails?
 
     public init(
         id: String, tenantID: String, to: String, country: String?, operator: String?, purpose: Purpose,
         userRef: String?, locale: String, codeLength: Int, digest: CodeDigest, sealed: SealedCode?,
         status: VerificationStatus, channel: Channel?, plan: DeliveryPlan, planIndex: Int, createdAt: Date,
         expiresAt: Date, updatedAt: Date, attemptsUsed: Int, maxAttempts: Int, sendsUsed: Int, maxSends: Int,
-        resends: Int, resendAvailableAt: Date, context: ClientContext, risk: RiskAssessment, deliveries: [Delivery]
+        resends: Int, resendAvailableAt: Date, context: ClientContext, risk: RiskAssessment, deliveries: [Delivery],
+        transaction: TransactionDetails? = nil
     ) {
         self.id = id
         self.tenantID = tenantID
@@ -99,6 +149,7 @@ public struct Verification: Sendable, Equatable {
         self.context = context
         self.risk = risk
         self.deliveries = deliveries
+        self.transaction = transaction
     }
 
     /// The status as seen at `now`: a pending verification past its expiry is `expired`.

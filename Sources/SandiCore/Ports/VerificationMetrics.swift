@@ -13,6 +13,18 @@ public protocol VerificationMetrics: Sendable {
     func redeemed(outcome: String)
     /// Jobs waiting in the durable queue.
     func queueDepth(_ jobs: Int)
+    /// A risk decision on a start (`allow`, `step_up`, `deny`), whether it was enforced, and its signals.
+    func riskDecided(action: String, enforced: Bool, signals: [String])
+    /// A rate limit reached, by what it counts (`destination`, `ip`, …), enforced or only recorded.
+    func rateLimitHit(key: String, enforced: Bool)
+    /// A number prefix blocked (or, in record mode, suspected) by the pumping guard.
+    func prefixBlocked(enforced: Bool)
+}
+
+extension VerificationMetrics {
+    public func riskDecided(action: String, enforced: Bool, signals: [String]) {}
+    public func rateLimitHit(key: String, enforced: Bool) {}
+    public func prefixBlocked(enforced: Bool) {}
 }
 
 /// Metrics nobody collects (tools and tests that do not look at them).

@@ -13,13 +13,17 @@ public struct VerificationCreation: Sendable {
     public var failedCheckCap: Int
     /// Seconds after the last wrong code at which the count starts again.
     public var failedCheckWindowSeconds: Int
+    /// Whether the new verification cancels the live one of the same destination and purpose
+    /// (false for a blocked start: a denied request must not take the real user's code away).
+    public var supersedes: Bool
 
-    public init(verification: Verification, job: DeliveryJobRecord?, events: [Event], failedCheckCap: Int = .max, failedCheckWindowSeconds: Int = 86_400) {
+    public init(verification: Verification, job: DeliveryJobRecord?, events: [Event], failedCheckCap: Int = .max, failedCheckWindowSeconds: Int = 86_400, supersedes: Bool = true) {
         self.verification = verification
         self.job = job
         self.events = events
         self.failedCheckCap = failedCheckCap
         self.failedCheckWindowSeconds = failedCheckWindowSeconds
+        self.supersedes = supersedes
     }
 }
 

@@ -55,7 +55,7 @@ public struct DeliveryProcessor: Sendable {
             deliveryID: delivery.id, verificationID: verification.id, tenantID: verification.tenantID,
             channel: delivery.channel, to: verification.to, country: verification.country,
             operator: verification.operator, code: code,
-            text: renderer.render(channel: delivery.channel, code: code, purpose: verification.purpose, locale: verification.locale, ttlSeconds: ttl),
+            text: renderer.render(channel: delivery.channel, code: code, purpose: verification.purpose, locale: verification.locale, ttlSeconds: ttl, transaction: verification.transaction),
             locale: verification.locale, purpose: verification.purpose, ttlSeconds: ttl)
         let sent: Swift.Result<ProviderAcceptance, ProviderError>
         do throws(ProviderError) {

@@ -22,8 +22,10 @@ public struct StartRequest: Sendable, Equatable {
     public var channel: String?
     public var locale: String?
     public var context: ClientContext
+    /// Transaction details a `sensitive_action` code is bound to (dynamic linking).
+    public var transaction: TransactionDetails?
 
-    public init(to: String, country: String? = nil, purpose: String, userRef: String? = nil, channel: String? = nil, locale: String? = nil, context: ClientContext = ClientContext()) {
+    public init(to: String, country: String? = nil, purpose: String, userRef: String? = nil, channel: String? = nil, locale: String? = nil, context: ClientContext = ClientContext(), transaction: TransactionDetails? = nil) {
         self.to = to
         self.country = country
         self.purpose = purpose
@@ -31,6 +33,7 @@ public struct StartRequest: Sendable, Equatable {
         self.channel = channel
         self.locale = locale
         self.context = context
+        self.transaction = transaction
     }
 }
 
@@ -61,8 +64,14 @@ public struct VerificationService: Sendable {
     public let catalog: MessageCatalog
     public let signal: any WorkSignal
     public let metrics: any VerificationMetrics
+    /// Each tenant's risk settings (limits, scoring, pumping guard, safe list).
+    public let riskSettings: RiskSettingsCache
+    /// Where SIM swap signals come from (nil: not configured).
+    public let simSwap: (any SimSwapSignal)?
+    public let lineTypes: LineTypeClassifier
+    let engine = RiskEngine()
 
-    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics()) {
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics(), riskSettings: RiskSettingsCache? = nil, simSwap: (any SimSwapSignal)? = nil, lineTypes: LineTypeClassifier = .bundled) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
@@ -72,6 +81,9 @@ public struct VerificationService: Sendable {
         self.catalog = catalog
         self.signal = signal
         self.metrics = metrics
+        self.riskSettings = riskSettings ?? RiskSettingsCache(store: store, clock: clock)
+        self.simSwap = simSwap
+        self.lineTypes = lineTypes
     }
 
     /// Starts a verification: validates, issues a code (stored as HMAC and sealed for delivery),
@@ -98,6 +110,9 @@ public struct VerificationService: Sendable {
         guard let purpose = Purpose(rawValue: request.purpose) else {
             throw VerificationError.unsupportedPurpose(request.purpose)
         }
+        if request.transaction != nil, purpose != .sensitiveAction {
+            throw VerificationError.invalidRequest([FieldError(field: "transaction", reason: "only a sensitive_action code can be bound to a transaction")])
+        }
         if let allowedCountries, !allowedCountries.contains(number.country) {
             throw VerificationError.destinationNotAllowed("this tenant may not send codes to numbers of \(number.country)")
         }
@@ -105,65 +120,157 @@ public struct VerificationService: Sendable {
         if let forced, !providers.availableChannels.contains(forced) {
             throw VerificationError.channelUnavailable(forced)
         }
+
+        // Risk and abuse rules decide before anything is spent: limits (429), then the score.
+        let (settings, _) = try await riskSettings.settings(tenantID: tenantID)
+        let decision = try await assessRisk(tenantID: tenantID, purpose: purpose, number: number, request: request, settings: settings)
+        if let hit = decision.limited {
+            throw VerificationError.rateLimited(limit: hit.rule.name, retryAfter: hit.retryAfter)
+        }
+        var risk = decision.assessment
         let now = clock.now
+
         // Channels this destination is known not to use (a provider said so) are skipped, unless
-        // the caller forced one of them or nothing else is left.
+        // the caller forced one of them or nothing else is left; a step-up may rule channels out.
+        let avoid = decision.stepUp?.avoidChannels ?? []
         let unusable = try await store.unusableChannels(tenantID: tenantID, to: number.e164, now: now)
             .subtracting(forced.map { [$0] } ?? [])
-        var plan = options.plan.arranged(forced: forced, available: providers.availableChannels.subtracting(unusable))
-        if plan.steps.isEmpty { plan = options.plan.arranged(forced: forced, available: providers.availableChannels) }
-        let skipped = options.plan.steps.map(\.channel).filter { unusable.contains($0) && !plan.steps.map(\.channel).contains($0) }
-        guard let first = plan.steps.first, let provider = providers.provider(for: first.channel) else {
-            throw VerificationError.channelUnavailable(forced ?? .sms)
+        let allowed = providers.availableChannels.subtracting(avoid)
+        var plan = options.plan.arranged(forced: forced.flatMap { avoid.contains($0) ? nil : $0 }, available: allowed.subtracting(unusable))
+        if plan.steps.isEmpty { plan = options.plan.arranged(forced: forced, available: allowed) }
+        if plan.steps.isEmpty, risk.action == .stepUp {
+            // Nothing safe is left to send on: deny rather than send where the risk lies.
+            risk.action = .deny
+            risk.reasons.append("no_safe_channel")
         }
-        let policy = options.policies.policy(for: purpose)
+        let skipped = options.plan.steps.map(\.channel).filter { unusable.contains($0) && !plan.steps.map(\.channel).contains($0) }
+        let denied = risk.action == .deny
+        guard denied || !plan.steps.isEmpty, let first = plan.steps.first?.channel ?? forced ?? options.plan.steps.first?.channel
+        else { throw VerificationError.channelUnavailable(forced ?? .sms) }
+        let provider = providers.provider(for: first)
+        guard denied || provider != nil else { throw VerificationError.channelUnavailable(first) }
+        var policy = options.policies.policy(for: purpose)
+        if let stepUp = decision.stepUp, risk.action == .stepUp {
+            policy.maxSends = min(policy.maxSends, stepUp.maxSends)
+            policy.resendCooldowns = policy.resendCooldowns.map { $0 * stepUp.cooldownFactor }
+        }
 
+        // The code is made (and hashed) on every path, so a denied start costs what an allowed one does.
         let id = Identifier.make(.verification)
         let code = OTPCode.generate(length: policy.codeLength)
-        let digest = hasher.digest(code: code, verificationID: id)
+        let digest = hasher.digest(code: code, verificationID: id, binding: request.transaction?.binding)
         let sealed = try hasher.seal(code: code, verificationID: id)
         let delivery = Delivery(
-            id: Identifier.make(.delivery), verificationID: id, tenantID: tenantID, channel: first.channel,
-            provider: provider.name, status: .queued, planIndex: 0, queuedAt: now)
+            id: Identifier.make(.delivery), verificationID: id, tenantID: tenantID, channel: first,
+            provider: provider?.name ?? "none", status: .queued, planIndex: 0, queuedAt: now)
         let verification = Verification(
             id: id, tenantID: tenantID, to: number.e164, country: number.country, operator: number.operator,
             purpose: purpose, userRef: request.userRef,
             locale: catalog.resolve(requested: request.locale, country: number.country),
-            codeLength: policy.codeLength, digest: digest, sealed: sealed, status: .pending, channel: first.channel,
-            plan: plan, planIndex: 0, createdAt: now, expiresAt: now.addingTimeInterval(Double(policy.ttlSeconds)),
+            codeLength: policy.codeLength, digest: digest, sealed: denied ? nil : sealed, status: denied ? .blocked : .pending,
+            channel: denied ? nil : first, plan: plan, planIndex: 0, createdAt: now,
+            expiresAt: now.addingTimeInterval(Double(policy.ttlSeconds)),
             updatedAt: now, attemptsUsed: 0, maxAttempts: policy.maxAttempts,
-            sendsUsed: 1, maxSends: policy.maxSends, resends: 0,
+            sendsUsed: denied ? 0 : 1, maxSends: policy.maxSends, resends: 0,
             resendAvailableAt: now.addingTimeInterval(Double(policy.cooldown(afterSends: 1))),
-            context: request.context, risk: RiskAssessment(), deliveries: [delivery])
-        let events = [
+            context: request.context, risk: risk, deliveries: denied ? [] : [delivery], transaction: request.transaction)
+        var events = [
             Event(tenantID: tenantID, verificationID: id, type: "verification.created", createdAt: now, data: [
                 "purpose": .string(purpose.rawValue), "to": .string(number.masked),
                 "country": .string(number.country), "operator": number.operator.map(JSONValue.string) ?? .null,
                 "plan": .array(plan.steps.map { .string($0.channel.rawValue) }),
                 "forced_channel": forced.map { .string($0.rawValue) } ?? .null,
                 "skipped_channels": .array(skipped.map { .string($0.rawValue) }),
+                "risk_score": .number(Double(risk.score)), "risk_action": .string(risk.action.rawValue),
             ]),
-            Event(tenantID: tenantID, verificationID: id, type: "code.generated", createdAt: now, data: [
+        ]
+        let reasons = JSONValue.array(risk.reasons.map(JSONValue.string))
+        switch risk.action {
+        case .deny:
+            events.append(Event(tenantID: tenantID, verificationID: id, type: "risk.denied", createdAt: now, data: [
+                "score": .number(Double(risk.score)), "reasons": reasons]))
+            events.append(Event(tenantID: tenantID, verificationID: id, type: "verification.blocked", createdAt: now, data: ["reasons": reasons]))
+        case .stepUp:
+            events.append(Event(tenantID: tenantID, verificationID: id, type: "risk.step_up", createdAt: now, data: [
+                "score": .number(Double(risk.score)), "reasons": reasons,
+                "avoided_channels": .array(avoid.sorted { $0.rawValue < $1.rawValue }.map { .string($0.rawValue) }),
+                "max_sends": .number(Double(policy.maxSends))]))
+        case .allow:
+            if let recorded = risk.recordedAction {
+                events.append(Event(tenantID: tenantID, verificationID: id, type: "risk.recorded", createdAt: now, data: [
+                    "score": .number(Double(risk.score)), "reasons": reasons, "would_be": .string(recorded.rawValue)]))
+            }
+        }
+        if !denied {
+            events.append(Event(tenantID: tenantID, verificationID: id, type: "code.generated", createdAt: now, data: [
                 "length": .number(Double(policy.codeLength)), "key_id": .string(digest.keyID),
                 "expires_at": .string(Timestamp.format(verification.expiresAt)),
-            ]),
-            queuedEvent(delivery, reason: "initial", now: now),
-        ]
-        let job = DeliveryJobRecord(deliveryID: delivery.id, verificationID: id, tenantID: tenantID, dueAt: now)
+                "bound_to_transaction": .bool(request.transaction != nil),
+            ]))
+            events.append(queuedEvent(delivery, reason: "initial", now: now))
+        }
+        let job = denied ? nil : DeliveryJobRecord(deliveryID: delivery.id, verificationID: id, tenantID: tenantID, dueAt: now)
         let window = options.policies.failedCheckWindowSeconds
         let outcome = try await store.create(VerificationCreation(
             verification: verification, job: job, events: events,
-            failedCheckCap: options.policies.maxFailedChecksPerDestination, failedCheckWindowSeconds: window))
+            failedCheckCap: options.policies.maxFailedChecksPerDestination, failedCheckWindowSeconds: window,
+            supersedes: !denied))
         switch outcome {
         case .limited(let last):
             let wait = Int(last.addingTimeInterval(Double(window)).timeIntervalSince(now).rounded(.up))
             throw VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: max(1, wait))
         case .created(_, let maxAttempts):
-            signal.workQueued()
+            if !denied { signal.workQueued() }
             var created = verification
             created.maxAttempts = maxAttempts
             return created
         }
+    }
+
+    /// Teaches the risk state what an approval proved: the user's device, number, countries and
+    /// hour, and one more conversion for the number's prefix.
+    private func recordApproval(_ verification: Verification, at now: Date) async throws {
+        guard let number = try? parser.parse(verification.to) else { return }
+        let (settings, _) = try await riskSettings.settings(tenantID: verification.tenantID)
+        let engine = self.engine
+        let keys = engine.approvalKeys(tenantID: verification.tenantID, userRef: verification.userRef, number: number, settings)
+        try await store.updateRiskState(keys: keys, now: now) { state in
+            ((), engine.recordApproval(tenantID: verification.tenantID, userRef: verification.userRef, number: number,
+                                       context: verification.context, settings, now: now, state: state))
+        }
+    }
+
+    /// Runs the risk engine on a start: SIM swap signal first (outside storage), then limits,
+    /// signals and the pumping guard in one atomic step over the risk state.
+    private func assessRisk(tenantID: String, purpose: Purpose, number: PhoneNumber, request: StartRequest, settings: RiskSettings) async throws -> StartDecision {
+        var simSwapped: Bool?
+        if let simSwap, settings.risk.simSwapPurposes.contains(purpose),
+           !settings.safeList.contains(number: number.e164, ip: request.context.ip) {
+            if case .swapped(let swapped) = await simSwap.check(e164: number.e164, maxAgeHours: settings.risk.simSwapMaxAgeHours) {
+                simSwapped = swapped
+            }
+        }
+        let facts = StartFacts(
+            tenantID: tenantID, purpose: purpose, number: number, userRef: request.userRef, context: request.context,
+            lineType: lineTypes.lineType(region: number.country, nationalNumber: number.nationalNumber),
+            simSwapped: simSwapped, now: clock.now)
+        let engine = self.engine
+        let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(facts, settings), now: facts.now) { state in
+            let (decision, write) = engine.assessStart(facts, settings, state: state)
+            return ((decision, write), write)
+        }
+        for event in write.events {
+            if event.type == "rate_limit.hit" {
+                metrics.rateLimitHit(key: event.data["key"]?.stringValue ?? "unknown", enforced: event.data["enforced"] == .bool(true))
+            } else if event.type.hasPrefix("fraud.prefix_") {
+                metrics.prefixBlocked(enforced: event.data["enforced"] == .bool(true))
+            }
+        }
+        if decision.limited == nil, !decision.safeListed {
+            let a = decision.assessment
+            metrics.riskDecided(action: (a.recordedAction ?? a.action).rawValue, enforced: a.recordedAction == nil, signals: a.reasons)
+        }
+        return decision
     }
 
     /// Reads a verification of the tenant, its status as of now.
@@ -182,15 +289,16 @@ public struct VerificationService: Sendable {
 
     /// Checks a code against a verification. A wrong code uses one attempt; the right code approves
     /// once; a verification that is not pending answers `valid: false` and changes nothing.
-    public func check(id: String, tenantID: String, code: String) async throws -> CheckResult {
+    /// A code bound to a transaction is valid only with that same transaction.
+    public func check(id: String, tenantID: String, code: String, transaction: TransactionDetails? = nil) async throws -> CheckResult {
         guard Identifier.isWellFormed(id, as: .verification),
               let verification = try await store.verification(id: id, tenantID: tenantID, deliveries: false)
         else { throw VerificationError.notFound }
-        return try await check(verification, code: code)
+        return try await check(verification, code: code, transaction: transaction)
     }
 
     /// Checks a code against the live verification of a destination and purpose.
-    public func check(tenantID: String, to: String, country: String?, purpose rawPurpose: String, code: String) async throws -> CheckResult {
+    public func check(tenantID: String, to: String, country: String?, purpose rawPurpose: String, code: String, transaction: TransactionDetails? = nil) async throws -> CheckResult {
         let number: PhoneNumber
         do {
             number = try parser.parse(to, country: country)
@@ -200,10 +308,10 @@ public struct VerificationService: Sendable {
         guard let purpose = Purpose(rawValue: rawPurpose) else { throw VerificationError.unsupportedPurpose(rawPurpose) }
         guard let verification = try await store.liveVerification(tenantID: tenantID, to: number.e164, purpose: purpose, now: clock.now)
         else { throw VerificationError.notFound }
-        return try await check(verification, code: code)
+        return try await check(verification, code: code, transaction: transaction)
     }
 
-    private func check(_ verification: Verification, code: String) async throws -> CheckResult {
+    private func check(_ verification: Verification, code: String, transaction: TransactionDetails?) async throws -> CheckResult {
         let now = clock.now
         let status = verification.effectiveStatus(at: now)
         guard status == .pending, verification.attemptsRemaining > 0 else {
@@ -212,7 +320,7 @@ public struct VerificationService: Sendable {
                                attemptsRemaining: verification.attemptsRemaining, grant: nil)
         }
         let valid = OTPCode.isPlausible(code)
-            && hasher.matches(code, digest: verification.digest, verificationID: verification.id)
+            && hasher.matches(code, digest: verification.digest, verificationID: verification.id, binding: transaction?.binding)
         let policy = options.policies.policy(for: verification.purpose)
         // The token is shown once, here; only its hash is stored with the grant.
         var issued: (token: String, grant: Grant)?
@@ -229,6 +337,7 @@ public struct VerificationService: Sendable {
         switch applied {
         case .approved(let after):
             metrics.checked(purpose: verification.purpose, outcome: "approved")
+            try await recordApproval(verification, at: now)
             return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
                                grant: issued.map { ($0.token, $0.grant.expiresAt) })
         case .rejected(let after):

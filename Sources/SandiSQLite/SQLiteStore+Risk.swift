@@ -1,0 +1,53 @@
+public import Foundation
+public import SandiCore
+import SQLiteNIO
+
+extension SQLiteStore {
+    public func updateRiskState<T: Sendable>(keys: [String], now: Date, _ decide: @escaping @Sendable ([String: String]) throws -> (T, RiskStateWrite)) async throws -> T {
+        try await db.write { tx in
+            // The writer runs one unit at a time, so nothing else touches these keys between the
+            // read and the write below.
+            var state: [String: String] = [:]
+            if !keys.isEmpty {
+                let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
+                let rows = try await tx.query(
+                    "SELECT key, value FROM risk_state WHERE key IN (\(marks)) AND expires_at > ?",
+                    keys.map(SQLiteData.text) + [.ms(now)])
+                for row in rows { state[try row.string("key")] = try row.string("value") }
+            }
+            let (result, write) = try decide(state)
+            if !write.values.isEmpty {
+                let sorted = write.values.sorted { $0.key < $1.key }
+                let marks = Array(repeating: "(?,?,?)", count: sorted.count).joined(separator: ",")
+                tx.enqueue(
+                    """
+                    INSERT INTO risk_state (key, value, expires_at) VALUES \(marks)
+                    ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+                    """, sorted.flatMap { [SQLiteData.text($0.key), .text($0.value.value), .ms($0.value.expiresAt)] })
+            }
+            try Self.insert(tx, events: write.events)
+            return result
+        }
+    }
+
+    public func riskStates(prefix: String, now: Date, limit: Int) async throws -> [String: String] {
+        try await read { tx in
+            // A range over the primary key: every key that starts with `prefix`.
+            let rows = try await tx.query(
+                "SELECT key, value FROM risk_state WHERE key >= ?1 AND key < ?1 || char(1114111) AND expires_at > ?2 ORDER BY key LIMIT ?3",
+                [.text(prefix), .ms(now), .integer(limit)])
+            var out: [String: String] = [:]
+            for row in rows { out[try row.string("key")] = try row.string("value") }
+            return out
+        }
+    }
+
+    public func purgeRiskState(now: Date, limit: Int) async throws -> Int {
+        try await db.write { tx in
+            let rows = try await tx.query(
+                "DELETE FROM risk_state WHERE key IN (SELECT key FROM risk_state WHERE expires_at <= ? LIMIT ?) RETURNING key",
+                [.ms(now), .integer(limit)])
+            return rows.count
+        }
+    }
+}
