@@ -79,7 +79,7 @@ public struct RiskController: Sendable {
 
     @Sendable func lift(_ request: Request, context: TenantContext) async throws -> Response {
         let raw = try context.parameters.require("prefix")
-        let prefix = raw.hasPrefix("+") ? String(raw.dropFirst()) : raw
+        let prefix = raw.hasPrefix("+") ? String(raw.dropFirst()) : raw.hasPrefix("%2B") ? String(raw.dropFirst(3)) : raw
         guard (3...15).contains(prefix.utf8.count), prefix.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
             throw VerificationError.invalidRequest([FieldError(field: "prefix", reason: "must be + and 3–15 digits")])
         }

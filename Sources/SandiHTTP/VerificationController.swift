@@ -66,10 +66,12 @@ public struct VerificationController: Sendable {
         let currency = inner.string("currency", required: true, maxLength: 3)
         let payee = inner.string("payee", required: true, maxLength: 256)
         for error in inner.errors { body.fail("transaction.\(error.field)", error.reason) }
-        guard let amount, let currency, let payee else { return nil }
-        let details = TransactionDetails(amount: amount, currency: currency, payee: payee)
-        for problem in details.problems { body.fail(problem.field, problem.reason) }
-        return details.problems.isEmpty ? details : nil
+        // Fields already refused above are not judged twice.
+        let details = TransactionDetails(amount: amount ?? "0", currency: currency ?? "XXX", payee: payee ?? "-")
+        let problems = details.problems
+        for problem in problems { body.fail(problem.field, problem.reason) }
+        guard amount != nil, currency != nil, payee != nil, problems.isEmpty else { return nil }
+        return details
     }
 
     @Sendable func read(_ request: Request, context: TenantContext) async throws -> Response {

@@ -65,11 +65,11 @@ struct APIHarness: Sendable {
     let directory: String
     let logs: LogCapture
 
-    static func make(simulator: Bool = true, directory existing: String? = nil, clock: ManualClock = ManualClock()) async throws -> APIHarness {
+    static func make(simulator: Bool = true, directory existing: String? = nil, clock: ManualClock = ManualClock(), overrides: [String: String] = [:]) async throws -> APIHarness {
         let directory = existing ?? NSTemporaryDirectory() + "sandi-api-" + Identifier.randomBase32(bytes: 6)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let configuration = try await SandiConfiguration.load(
-            overrides: ["sandi.data.dir": directory, "sandi.simulator.enabled": simulator ? "true" : "false"], environment: [:])
+            overrides: ["sandi.data.dir": directory, "sandi.simulator.enabled": simulator ? "true" : "false"].merging(overrides) { $1 }, environment: [:])
         let logs = LogCapture()
         let logger = Logger(label: "sandi-test") { logs.handler(label: $0) }
         let store = try await SQLiteStore.open(path: directory + "/sandi.sqlite", logger: logger)

@@ -41,6 +41,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var stringValue: String? { if case .string(let v) = self { v } else { nil } }
     /// The object, if this is one.
     public var objectValue: [String: JSONValue]? { if case .object(let v) = self { v } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let v) = self { v } else { nil } }
+    public var intValue: Int? { if case .number(let v) = self, v.rounded() == v, abs(v) < 1e15 { Int(v) } else { nil } }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {

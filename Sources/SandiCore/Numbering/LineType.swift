@@ -106,6 +106,18 @@ public struct LineTypeClassifier: Sendable {
     ///
     /// `.unallocated` when the number is not all ASCII digits, does not fully match the region's
     /// general pattern, or matches none of the type patterns.
+    /// The line type in the first of `regions` that knows the number (regions sharing a calling
+    /// code, such as GB, GG, IM and JE under +44, split its ranges); `.unallocated` when none does.
+    public func lineType(regions: [String], nationalNumber: String) -> LineType? {
+        var answer: LineType?
+        for region in regions {
+            guard let type = lineType(region: region, nationalNumber: nationalNumber) else { continue }
+            if type != .unallocated { return type }
+            answer = type
+        }
+        return answer
+    }
+
     public func lineType(region: String, nationalNumber: String) -> LineType? {
         let code = region.uppercased()
         guard let table = patterns[code] else { return nil }

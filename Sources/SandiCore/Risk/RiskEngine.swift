@@ -288,9 +288,15 @@ public struct RiskEngine: Sendable {
             assessment.action = .allow
         }
         let stepUp = action == .stepUp
-            ? StepUp(avoidChannels: signals.contains(.simSwap) ? [.sms] : [], maxSends: policy.stepUpMaxSends, cooldownFactor: policy.stepUpCooldownFactor)
+            ? StepUp(avoidChannels: Self.avoidedChannels(assessment), maxSends: policy.stepUpMaxSends, cooldownFactor: policy.stepUpCooldownFactor)
             : nil
         return (StartDecision(limited: nil, assessment: assessment, stepUp: stepUp, safeListed: false), write)
+    }
+
+    /// Channels a stepped-up verification must not use: after a SIM swap, SMS (the new SIM may be
+    /// the attacker's), for its first send and every resend.
+    public static func avoidedChannels(_ assessment: RiskAssessment) -> Set<Channel> {
+        assessment.action == .stepUp && assessment.reasons.contains(RiskSignal.simSwap.rawValue) ? [.sms] : []
     }
 
     /// The pumping detector: a prefix is suspect when enough starts have settled, few of them were

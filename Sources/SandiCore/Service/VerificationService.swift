@@ -252,7 +252,9 @@ public struct VerificationService: Sendable {
         }
         let facts = StartFacts(
             tenantID: tenantID, purpose: purpose, number: number, userRef: request.userRef, context: request.context,
-            lineType: lineTypes.lineType(region: number.country, nationalNumber: number.nationalNumber),
+            lineType: lineTypes.lineType(
+                regions: [number.country] + parser.plan.regions(callingCode: number.callingCode).map(\.iso).filter { $0 != number.country },
+                nationalNumber: number.nationalNumber),
             simSwapped: simSwapped, now: clock.now)
         let engine = self.engine
         let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(facts, settings), now: facts.now) { state in
@@ -359,7 +361,8 @@ public struct VerificationService: Sendable {
         guard verification.status == .pending else { throw VerificationError.notPending(verification.status) }
         let requested = try parseChannel(rawChannel, allowAuto: false)
         let channel = requested ?? verification.channel ?? verification.plan.steps.first?.channel ?? .sms
-        guard providers.availableChannels.contains(channel), let provider = providers.provider(for: channel) else {
+        guard providers.availableChannels.contains(channel), let provider = providers.provider(for: channel),
+              !RiskEngine.avoidedChannels(verification.risk).contains(channel) else {
             throw VerificationError.channelUnavailable(channel)
         }
         guard verification.sendsRemaining > 0 else { throw VerificationError.maxSendsReached }
@@ -368,6 +371,9 @@ public struct VerificationService: Sendable {
             throw VerificationError.resendTooSoon(retryAfter: max(1, Int(verification.resendAvailableAt.timeIntervalSince(now).rounded(.up))))
         }
         let policy = options.policies.policy(for: verification.purpose)
+        // A stepped-up verification keeps its longer cooldowns.
+        let cooldownFactor = verification.risk.action == .stepUp
+            ? try await riskSettings.settings(tenantID: tenantID).settings.risk.stepUpCooldownFactor : 1
         let planIndex = verification.plan.steps.firstIndex { $0.channel == channel } ?? verification.planIndex
         let delivery = Delivery(
             id: Identifier.make(.delivery), verificationID: verification.id, tenantID: tenantID, channel: channel,
@@ -376,7 +382,7 @@ public struct VerificationService: Sendable {
             verificationID: verification.id, tenantID: tenantID, expectedSendsUsed: verification.sendsUsed,
             channel: channel, planIndex: planIndex, delivery: delivery,
             job: DeliveryJobRecord(deliveryID: delivery.id, verificationID: verification.id, tenantID: tenantID, dueAt: now),
-            resendAvailableAt: now.addingTimeInterval(Double(policy.cooldown(afterSends: verification.resends + 2))),
+            resendAvailableAt: now.addingTimeInterval(Double(policy.cooldown(afterSends: verification.resends + 2) * cooldownFactor)),
             now: now, events: [queuedEvent(delivery, reason: requested == nil || requested == verification.channel ? "resend" : "channel_switch", now: now)])
         guard try await store.applyResend(record) else {
             // Something changed between the read and the write (a concurrent resend, check or expiry).
