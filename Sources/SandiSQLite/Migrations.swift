@@ -92,6 +92,16 @@ enum SQLiteMigrations {
             "CREATE INDEX risk_state_expiry ON risk_state(expires_at)",
             // The transaction a sensitive_action code is bound to (dynamic linking), as JSON.
             "ALTER TABLE verifications ADD COLUMN binding TEXT",
+            // Security notices (no code in them), claimed with leases like delivery jobs.
+            """
+            CREATE TABLE notices (
+                id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, verification_id TEXT NOT NULL, kind TEXT NOT NULL,
+                channel TEXT NOT NULL, to_number TEXT NOT NULL, country TEXT, operator TEXT, locale TEXT NOT NULL,
+                purpose TEXT NOT NULL, created_at INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+                done INTEGER NOT NULL, lease_owner TEXT, lease_until INTEGER, finished_at INTEGER)
+            """,
+            "CREATE INDEX notices_due ON notices(created_at) WHERE done = 0",
+            "CREATE INDEX notices_verification ON notices(verification_id)",
         ]),
     ]
 }

@@ -17,6 +17,7 @@ public actor MemoryStore: SandiStore {
     var outboxMessages: [OutboxMessage] = []
     var unusable: [String: Date] = [:]
     var riskState: [String: RiskStateValue] = [:]
+    var noticeList: [(notice: Notice, done: Bool, owner: String?, leaseUntil: Date?)] = []
     /// Chain links of sealed events, by position in `events` (seq = index + 1).
     var links: [Int: (previous: String, hash: String)] = [:]
 
@@ -399,5 +400,40 @@ extension MemoryStore {
         let expired = riskState.filter { $0.value.expiresAt <= now }.keys.sorted().prefix(limit)
         for key in expired { riskState[key] = nil }
         return expired.count
+    }
+}
+
+// MARK: NoticeQueue
+
+extension MemoryStore {
+    public func enqueueNotice(_ notice: Notice, event: Event) async throws {
+        noticeList.append((notice, false, nil, nil))
+        events.append(event)
+    }
+
+    public func claimDueNotices(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [Notice] {
+        var out: [Notice] = []
+        for i in noticeList.indices where out.count < limit {
+            let entry = noticeList[i]
+            guard !entry.done, entry.notice.createdAt <= now, entry.leaseUntil.map({ $0 <= now }) ?? true else { continue }
+            noticeList[i].owner = owner
+            noticeList[i].leaseUntil = now.addingTimeInterval(leaseSeconds)
+            noticeList[i].notice.attempts += 1
+            out.append(noticeList[i].notice)
+        }
+        return out
+    }
+
+    public func completeNotice(id: String, owner: String, status: DeliveryStatus, at: Date, event: Event) async throws -> Bool {
+        guard let i = noticeList.firstIndex(where: { $0.notice.id == id }), !noticeList[i].done, noticeList[i].owner == owner else { return false }
+        noticeList[i].done = true
+        noticeList[i].leaseUntil = nil
+        noticeList[i].notice.status = status
+        events.append(event)
+        return true
+    }
+
+    public func notices(verificationID: String, tenantID: String) async throws -> [Notice] {
+        noticeList.map(\.notice).filter { $0.verificationID == verificationID && $0.tenantID == tenantID }
     }
 }

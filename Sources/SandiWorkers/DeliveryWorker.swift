@@ -71,9 +71,18 @@ public struct DeliveryWorker: Service {
     /// Claims the due jobs once and processes them; returns how many were claimed.
     @discardableResult
     public func runOnce() async throws -> Int {
+        let notices = try await processor.store.claimDueNotices(
+            now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
+        for notice in notices {
+            do {
+                try await processor.sendNotice(notice, owner: owner)
+            } catch {
+                logger.error("notice failed to record", metadata: ["notice_id": .string(notice.id), "error": "\(type(of: error))"])
+            }
+        }
         let claimed = try await processor.store.claimDue(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
-        guard !claimed.isEmpty else { return 0 }
+        guard !claimed.isEmpty else { return notices.count }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in claimed {
@@ -92,7 +101,7 @@ public struct DeliveryWorker: Service {
             }
             try await group.waitForAll()
         }
-        return claimed.count
+        return claimed.count + notices.count
     }
 
     private func waitTime() async throws -> Duration {

@@ -218,4 +218,109 @@ struct RiskAPITests {
             #expect(try await api.startAnswer("+6281234567702").status == 429, "not on the list: limited")
         }
     }
+
+    @Test("security notices: an approved password reset is told on another channel in the user's language; blocked starts when enabled")
+    func notices() async throws {
+        try await APIHarness.make().run { api in
+            let to = "+6281234567800"
+            let id = try await api.start(to, extra: #","locale":"id""#)
+            let code = try await api.code(to: to)
+            #expect(try await api.post("/v1/verifications/\(id)/check", #"{"code":"\#(code)"}"#)["valid"] == true)
+            try await api.deliver()
+            let outbox = try await api.get("/v1/dev/outbox?to=%2B6281234567800")
+            let newest = outbox["messages"]?.arrayValue?.first?.objectValue
+            #expect(newest?["channel"] == "sms" && newest?["code"] == .null, "the code came by WhatsApp; the notice by SMS, with no code")
+            #expect(newest?["text"]?.stringValue == "Sandi: kata sandi akun Anda baru saja diatur ulang. Jika ini bukan Anda, segera hubungi layanan bantuan Sandi.")
+            let types = try await api.eventTypes(id)
+            #expect(types.suffix(3) == ["verification.approved", "notice.queued", "notice.sent"], "\(types)")
+            // A login approval sends no notice.
+            let login = try await api.start("+6281234567801", purpose: "login")
+            let loginCode = try await api.code(to: "+6281234567801")
+            _ = try await api.post("/v1/verifications/\(login)/check", #"{"code":"\#(loginCode)"}"#)
+            #expect(try await api.outboxCount("+6281234567801") == 1)
+            // Blocked starts notify only when the tenant asks for it.
+            #expect(try await api.request(.put, "/v1/settings/risk", body: #"{"notifications":{"after_blocked":true}}"#).status == 200)
+            let blocked = try await api.startAnswer("+62809123456")
+            #expect(blocked["status"] == "blocked")
+            try await api.deliver()
+            let notice = try await api.get("/v1/dev/outbox?to=%2B62809123456")["messages"]?.arrayValue ?? []
+            #expect(notice.count == 1 && notice.first?.objectValue?["code"] == .null)
+            #expect(notice.first?.objectValue?["text"]?.stringValue?.contains("Tidak ada kode yang dikirim") == true, "Indonesian, from the number's country")
+        }
+    }
+
+    @Test("trusted devices: trust after an approved login, skip the code on that device, not elsewhere; revoke; expiry")
+    func trustedDevices() async throws {
+        let clock = ManualClock()
+        try await APIHarness.make(clock: clock).run { api in
+            let id = try await api.start("+6281234567900", purpose: "login", extra: #","user_ref":"u-9","context":{"device_id":"d-9","ip_country":"ID"}"#)
+            let code = try await api.code(to: "+6281234567900")
+            let early = try await api.post("/v1/devices/trust", #"{"verification_id":"\#(id)"}"#)
+            #expect(early.status == 409 && early.code == "device_not_trustable", "not approved yet")
+            _ = try await api.post("/v1/verifications/\(id)/check", #"{"code":"\#(code)"}"#)
+            let trusted = try await api.post("/v1/devices/trust", #"{"verification_id":"\#(id)"}"#)
+            #expect(trusted.status == 201 && trusted["user_ref"] == "u-9" && trusted["device_id"] == "d-9")
+            let token = trusted["device_token"]?.stringValue ?? ""
+            #expect(token.hasPrefix("dvt_") && token.count > 40)
+            func check(_ extra: String, device: String = "d-9", purpose: String = "login") async throws -> Answer {
+                try await api.post("/v1/devices/check", #"{"user_ref":"u-9","device_id":"\#(device)","purpose":"\#(purpose)"\#(extra)}"#)
+            }
+            let ok = try await check(#","device_token":"\#(token)","context":{"ip_country":"ID"}"#)
+            #expect(ok.status == 200 && ok["code_required"] == false && ok["trusted_until"]?.stringValue != nil)
+            #expect(try await check(#","device_token":"\#(token)","context":{"ip_country":"MY"}"#)["reasons"] == .array(["new_country"]))
+            #expect(try await check(#","device_token":"\#(token)""#, purpose: "password_reset")["reasons"] == .array(["sensitive_purpose"]))
+            #expect(try await check(#","device_token":"dvt_wrong""#)["reasons"] == .array(["device_token_invalid"]))
+            #expect(try await check(#","device_token":"\#(token)""#, device: "d-10")["reasons"] == .array(["unknown_device"]))
+            #expect(try await check("")["code_required"] == true)
+            #expect(try await api.post("/v1/devices/check", #"{"user_ref":"u-9"}"#).status == 422)
+            #expect(try await api.post("/v1/devices/trust", #"{"verification_id":"ver_nope"}"#).status == 404)
+            let reset = try await api.start("+6281234567901", extra: #","user_ref":"u-9","context":{"device_id":"d-9"}"#)
+            #expect(try await api.post("/v1/devices/trust", #"{"verification_id":"\#(reset)"}"#).code == "device_not_trustable")
+            #expect(try await api.post("/v1/devices/revoke", #"{"user_ref":"u-9"}"#)["revoked"] == 1)
+            #expect(try await check(#","device_token":"\#(token)""#)["reasons"] == .array(["unknown_device"]))
+            // Trust again, then let 30 days pass.
+            let again = try await api.start("+6281234567900", purpose: "login", extra: #","user_ref":"u-9","context":{"device_id":"d-9"}"#)
+            _ = try await api.post("/v1/verifications/\(again)/check", #"{"code":"\#(try await api.code(to: "+6281234567900"))"}"#)
+            let second = try await api.post("/v1/devices/trust", #"{"verification_id":"\#(again)"}"#)["device_token"]?.stringValue ?? ""
+            #expect(try await check(#","device_token":"\#(second)""#)["code_required"] == false)
+            clock.advance(by: 30 * 86_400 + 1)
+            #expect(try await check(#","device_token":"\#(second)""#)["reasons"] == .array(["unknown_device"]))
+        }
+    }
+
+    @Test("wrong codes count per user across verifications and numbers; another user is not affected")
+    func failedChecksPerUser() async throws {
+        try await APIHarness.make(overrides: ["sandi.checks.max_failed": "3"]).run { api in
+            let first = try await api.start("+6281234568000", purpose: "login", extra: #","user_ref":"u-7""#)
+            for _ in 0..<3 { _ = try await api.post("/v1/verifications/\(first)/check", #"{"code":"000000"}"#) }
+            let refused = try await api.startAnswer("+6281234568001", purpose: "login", extra: #","user_ref":"u-7""#)
+            #expect(refused.status == 429 && refused["limit"] == "failed_checks_per_user", "\(refused.text)")
+            #expect(try await api.startAnswer("+6281234568001", purpose: "login", extra: #","user_ref":"u-8""#).status == 201)
+        }
+    }
+
+    @Test("no enumeration: an allowed and a denied start for numbers never seen answer alike, in status, shape and time")
+    func noEnumeration() async throws {
+        try await APIHarness.make().run { api in
+            var allowTimes: [Double] = [], denyTimes: [Double] = []
+            var shapes = Set<Set<String>>()
+            for i in 0..<30 {
+                let t0 = ContinuousClock.now
+                let allowed = try await api.startAnswer("+62812345\(String(format: "%05d", 20_000 + i))")
+                allowTimes.append((ContinuousClock.now - t0) / .microseconds(1))
+                let t1 = ContinuousClock.now
+                let denied = try await api.startAnswer("+628091\(String(format: "%05d", 10_000 + i))")
+                denyTimes.append((ContinuousClock.now - t1) / .microseconds(1))
+                #expect(allowed.status == 201 && denied.status == 201)
+                #expect(allowed["status"] == "pending" && denied["status"] == "blocked", "\(denied.reasons)")
+                shapes.insert(Set(allowed.object.keys))
+                shapes.insert(Set(denied.object.keys))
+            }
+            #expect(shapes.count == 1, "one response shape")
+            let allow = allowTimes.sorted()[15], deny = denyTimes.sorted()[15]
+            // Same work on both paths (code made and hashed, one risk step, one create): medians
+            // within a factor of 2 of each other (plus 2 ms for a noisy machine).
+            #expect(deny < 2 * allow + 2000 && allow < 2 * deny + 2000, "median allow \(allow) µs, deny \(deny) µs")
+        }
+    }
 }

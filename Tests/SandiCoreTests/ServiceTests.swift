@@ -201,7 +201,11 @@ struct ServiceTests {
         v = try await h.start()
         #expect(v.attemptsRemaining == 2, "7 allowed, 5 used")
         for _ in 0..<2 { _ = try await h.service.check(id: v.id, tenantID: "ten_a", code: "000001") }
-        await #expect(throws: VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: 86_400)) { try await h.start() }
+        // The same user made those wrong codes, so the per-user count (checked first) refuses too.
+        await #expect(throws: VerificationError.rateLimited(limit: "failed_checks_per_user", retryAfter: 86_400)) { try await h.start() }
+        await #expect(throws: VerificationError.rateLimited(limit: "failed_checks_per_destination", retryAfter: 86_400)) {
+            try await h.service.start(tenantID: "ten_a", StartRequest(to: "+6281234567890", purpose: "password_reset"))
+        }
         h.clock.advance(by: 86_400)
         v = try await h.start()
         #expect(v.attemptsRemaining == 5, "forgotten after the window")

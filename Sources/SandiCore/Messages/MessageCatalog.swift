@@ -67,6 +67,15 @@ public struct MessageRenderer: Sendable {
     }
 
     /// The text for a channel: the SMS/WhatsApp body, or the voice script read digit by digit.
+    /// A security notice: what happened (`notice.<kind>`), for which purpose, by which brand. No code.
+    public func renderNotice(_ kind: NoticeKind, purpose: Purpose, locale: String) -> String {
+        let template = catalog.string("notice.\(kind.rawValue)", locale: locale) ?? "{brand}"
+        let purposeText = catalog.string("purpose.\(purpose.rawValue)", locale: locale) ?? purpose.rawValue
+        return template
+            .replacingOccurrences(of: "{brand}", with: brand)
+            .replacingOccurrences(of: "{purpose}", with: purposeText)
+    }
+
     /// A code bound to a transaction names its amount and payee (`message.*.transaction`).
     public func render(channel: Channel, code: String, purpose: Purpose, locale: String, ttlSeconds: Int, transaction: TransactionDetails? = nil) -> String {
         let minutes = max(1, (ttlSeconds + 59) / 60)

@@ -13,6 +13,8 @@ public enum Identifier {
         case apiKey = "key"
         case job = "job"
         case message = "msg"
+        case notice = "ntc"
+        case deviceToken = "dvt"
     }
 
     static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)

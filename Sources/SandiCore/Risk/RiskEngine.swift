@@ -13,6 +13,8 @@ public struct StartFacts: Sendable {
     /// or unavailable.
     public var simSwapped: Bool?
     public var now: Date
+    /// The cap on a user's consecutive wrong codes across verifications, and its window.
+    public var failedCheckCap: (max: Int, windowSeconds: Int)?
 
     public init(tenantID: String, purpose: Purpose, number: PhoneNumber, userRef: String?, context: ClientContext, lineType: LineType? = nil, simSwapped: Bool? = nil, now: Date) {
         self.tenantID = tenantID
@@ -50,7 +52,8 @@ public struct RiskStateWrite: Sendable {
 
 /// A rate limit that was reached.
 public struct LimitHit: Sendable, Equatable {
-    public var rule: LimitRule
+    /// The limit's name, e.g. `destination_5_per_600s` or `failed_checks_per_user`.
+    public var name: String
     public var retryAfter: Int
 }
 
@@ -121,6 +124,7 @@ public struct RiskEngine: Sendable {
     static func digest(_ value: String) -> String { String(SecretHash.hex(value).prefix(24)) }
 
     static func profileKey(tenantID: String, userRef: String) -> String { "prof|\(tenantID)|\(digest(userRef))" }
+    static func failedChecksKey(tenantID: String, userRef: String) -> String { "fail|\(tenantID)|\(digest(userRef))" }
     static func ipKey(tenantID: String, ip: IPAddress) -> String { "ipv|\(tenantID)|\(digest(ip.description))" }
     static func pumpStartsKey(tenantID: String, prefix: String) -> String { "pump.s|\(tenantID)|\(prefix)" }
     static func pumpApprovalsKey(tenantID: String, prefix: String) -> String { "pump.a|\(tenantID)|\(prefix)" }
@@ -161,7 +165,9 @@ public struct RiskEngine: Sendable {
         for rule in settings.limits {
             if let value = limitValue(rule, facts) { keys.append(limitKey(rule, facts, value: value)) }
         }
-        if let user = facts.userRef { keys.append(Self.profileKey(tenantID: facts.tenantID, userRef: user)) }
+        if let user = facts.userRef {
+            keys += [Self.profileKey(tenantID: facts.tenantID, userRef: user), Self.failedChecksKey(tenantID: facts.tenantID, userRef: user)]
+        }
         if let ip = facts.context.ip.flatMap(IPAddress.init) { keys.append(Self.ipKey(tenantID: facts.tenantID, ip: ip)) }
         let prefix = Self.prefix(of: facts.number, digits: settings.pumping.prefixDigits)
         keys += [Self.pumpStartsKey(tenantID: facts.tenantID, prefix: prefix),
@@ -189,22 +195,32 @@ public struct RiskEngine: Sendable {
         }
 
         // Rate limits.
-        var hits: [LimitHit] = []
+        var hits: [(rule: LimitRule, hit: LimitHit)] = []
         var counters: [(key: String, rule: LimitRule, counter: WindowCounter)] = []
         for rule in settings.limits {
             guard let value = limitValue(rule, facts) else { continue }
             let key = limitKey(rule, facts, value: value)
             let counter = WindowCounter(encoded: state[key])
             if counter.count(now: nowMs, windowSeconds: rule.windowSeconds) >= rule.max {
-                hits.append(LimitHit(rule: rule, retryAfter: counter.retryAfter(now: nowMs, windowSeconds: rule.windowSeconds, max: rule.max)))
+                hits.append((rule, LimitHit(name: rule.name, retryAfter: counter.retryAfter(now: nowMs, windowSeconds: rule.windowSeconds, max: rule.max))))
             }
             counters.append((key, rule, counter))
         }
-        for hit in hits {
-            event("rate_limit.hit", ["limit": .string(hit.rule.name), "key": .string(hit.rule.key.rawValue),
-                                     "retry_after_s": .number(Double(hit.retryAfter)), "enforced": .bool(hit.rule.mode == .enforce)])
+        // Consecutive wrong codes of this user, across verifications and purposes.
+        if let user = facts.userRef, let cap = facts.failedCheckCap,
+           let (count, last) = state[Self.failedChecksKey(tenantID: facts.tenantID, userRef: user)].flatMap(Self.decodeFailures),
+           count >= cap.max {
+            let until = last + Int64(cap.windowSeconds) * 1000
+            if until > nowMs {
+                let rule = LimitRule(key: .userRef, max: cap.max, windowSeconds: cap.windowSeconds)
+                hits.append((rule, LimitHit(name: "failed_checks_per_user", retryAfter: max(1, Int((until - nowMs + 999) / 1000)))))
+            }
         }
-        if let refusing = hits.filter({ $0.rule.mode == .enforce }).max(by: { $0.retryAfter < $1.retryAfter }) {
+        for (rule, hit) in hits {
+            event("rate_limit.hit", ["limit": .string(hit.name), "key": .string(rule.key.rawValue),
+                                     "retry_after_s": .number(Double(hit.retryAfter)), "enforced": .bool(rule.mode == .enforce)])
+        }
+        if let refusing = hits.filter({ $0.rule.mode == .enforce }).map(\.hit).max(by: { $0.retryAfter < $1.retryAfter }) {
             return (StartDecision(limited: refusing, assessment: RiskAssessment(), stepUp: nil, safeListed: false), write)
         }
         for (key, rule, counter) in counters {
@@ -335,6 +351,8 @@ public struct RiskEngine: Sendable {
         approvals.add(now: nowMs, windowSeconds: pumping.windowSeconds, keepSeconds: 2 * pumping.windowSeconds)
         write.values[approvalsKey] = RiskStateValue(approvals.encoded, expiresAt: now.addingTimeInterval(Double(2 * pumping.windowSeconds)))
         if let userRef {
+            // An approval ends the user's run of wrong codes.
+            write.values[Self.failedChecksKey(tenantID: tenantID, userRef: userRef)] = RiskStateValue("", expiresAt: now)
             let key = Self.profileKey(tenantID: tenantID, userRef: userRef)
             var profile = state[key].flatMap(Self.decodeProfile) ?? UserProfile()
             profile.approvals += 1
@@ -351,6 +369,25 @@ public struct RiskEngine: Sendable {
             write.values[key] = RiskStateValue((try? Self.encode(profile)) ?? "", expiresAt: now.addingTimeInterval(400 * 86_400))
         }
         return write
+    }
+
+    /// Keys `recordFailedCheck` reads.
+    public func failedCheckKeys(tenantID: String, userRef: String) -> [String] {
+        [Self.failedChecksKey(tenantID: tenantID, userRef: userRef)]
+    }
+
+    /// One more wrong code for a user (the count starts again `windowSeconds` after the last one).
+    public func recordFailedCheck(tenantID: String, userRef: String, windowSeconds: Int, now: Date, state: [String: String]) -> RiskStateWrite {
+        let key = Self.failedChecksKey(tenantID: tenantID, userRef: userRef)
+        let nowMs = Timestamp.millis(now)
+        let previous = state[key].flatMap(Self.decodeFailures).flatMap { $0.last + Int64(windowSeconds) * 1000 > nowMs ? $0.count : nil } ?? 0
+        return RiskStateWrite(values: [key: RiskStateValue("\(previous + 1):\(nowMs)", expiresAt: now.addingTimeInterval(Double(windowSeconds)))])
+    }
+
+    static func decodeFailures(_ text: String) -> (count: Int, last: Int64)? {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let count = Int(parts[0]), let last = Int64(parts[1]) else { return nil }
+        return (count, last)
     }
 
     // MARK: coding

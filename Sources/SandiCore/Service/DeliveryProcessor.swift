@@ -80,6 +80,35 @@ public struct DeliveryProcessor: Sendable {
         }
     }
 
+    /// Sends a claimed security notice. A failed try is left to its lease, so it is claimed again
+    /// later; after three tries it is recorded as failed.
+    public func sendNotice(_ notice: Notice, owner: String) async throws {
+        let now = clock.now
+        func finish(_ status: DeliveryStatus, _ reason: String?) async throws {
+            var data: [String: JSONValue] = ["notice_id": .string(notice.id), "kind": .string(notice.kind.rawValue), "channel": .string(notice.channel.rawValue)]
+            if let reason { data["reason"] = .string(reason) }
+            _ = try await store.completeNotice(id: notice.id, owner: owner, status: status, at: now, event: Event(
+                tenantID: notice.tenantID, verificationID: notice.verificationID,
+                type: status == .failed ? "notice.failed" : "notice.sent", createdAt: now, data: data))
+        }
+        guard let provider = providers.provider(for: notice.channel) else { return try await finish(.failed, "no_provider") }
+        let message = OutboundMessage(
+            deliveryID: notice.id, verificationID: notice.verificationID, tenantID: notice.tenantID, channel: notice.channel,
+            to: notice.to, country: notice.country, operator: notice.operator, code: "",
+            text: renderer.renderNotice(notice.kind, purpose: notice.purpose, locale: notice.locale),
+            locale: notice.locale, purpose: notice.purpose, ttlSeconds: 0)
+        let sent: Swift.Result<ProviderAcceptance, ProviderError>
+        do throws(ProviderError) {
+            sent = .success(try await provider.send(message))
+        } catch {
+            sent = .failure(error)
+        }
+        switch sent {
+        case .success(let acceptance): try await finish(acceptance.receipt ?? .sent, nil)
+        case .failure(let error): if notice.attempts >= maxTransientAttempts { try await finish(.failed, "\(error)") }
+        }
+    }
+
     /// A step's receipt timer came due.
     private func timedOut(_ claimed: ClaimedJob, owner: String) async throws -> Result {
         let d = claimed.delivery

@@ -125,7 +125,7 @@ public struct VerificationService: Sendable {
         let (settings, _) = try await riskSettings.settings(tenantID: tenantID)
         let decision = try await assessRisk(tenantID: tenantID, purpose: purpose, number: number, request: request, settings: settings)
         if let hit = decision.limited {
-            throw VerificationError.rateLimited(limit: hit.rule.name, retryAfter: hit.retryAfter)
+            throw VerificationError.rateLimited(limit: hit.name, retryAfter: hit.retryAfter)
         }
         var risk = decision.assessment
         let now = clock.now
@@ -223,8 +223,27 @@ public struct VerificationService: Sendable {
             if !denied { signal.workQueued() }
             var created = verification
             created.maxAttempts = maxAttempts
+            if denied, settings.notifications.afterBlocked {
+                try await queueNotice(.blocked, for: created, used: nil)
+            } else if risk.action == .stepUp, settings.notifications.afterStepUp {
+                try await queueNotice(.stepUp, for: created, used: created.channel)
+            }
             return created
         }
+    }
+
+    /// Queues a security notice on a channel other than the one that carried the code (WhatsApp,
+    /// then SMS, then voice, among those with a provider); none when no other channel exists.
+    private func queueNotice(_ kind: NoticeKind, for v: Verification, used: Channel?) async throws {
+        let channel = [Channel.whatsapp, .sms, .voice].first { $0 != used && providers.availableChannels.contains($0) }
+        guard let channel else { return }
+        let now = clock.now
+        let notice = Notice(tenantID: v.tenantID, verificationID: v.id, kind: kind, channel: channel, to: v.to, country: v.country,
+                            operator: v.operator, locale: v.locale, purpose: v.purpose, createdAt: now)
+        try await store.enqueueNotice(notice, event: Event(tenantID: v.tenantID, verificationID: v.id, type: "notice.queued", createdAt: now, data: [
+            "notice_id": .string(notice.id), "kind": .string(kind.rawValue), "channel": .string(channel.rawValue),
+            "code_channel": used.map { .string($0.rawValue) } ?? .null]))
+        signal.workQueued()
     }
 
     /// Teaches the risk state what an approval proved: the user's device, number, countries and
@@ -250,15 +269,17 @@ public struct VerificationService: Sendable {
                 simSwapped = swapped
             }
         }
-        let facts = StartFacts(
+        var facts = StartFacts(
             tenantID: tenantID, purpose: purpose, number: number, userRef: request.userRef, context: request.context,
             lineType: lineTypes.lineType(
                 regions: [number.country] + parser.plan.regions(callingCode: number.callingCode).map(\.iso).filter { $0 != number.country },
                 nationalNumber: number.nationalNumber),
             simSwapped: simSwapped, now: clock.now)
+        facts.failedCheckCap = (options.policies.maxFailedChecksPerDestination, options.policies.failedCheckWindowSeconds)
         let engine = self.engine
-        let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(facts, settings), now: facts.now) { state in
-            let (decision, write) = engine.assessStart(facts, settings, state: state)
+        let known = facts
+        let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(known, settings), now: known.now) { state in
+            let (decision, write) = engine.assessStart(known, settings, state: state)
             return ((decision, write), write)
         }
         for event in write.events {
@@ -340,9 +361,20 @@ public struct VerificationService: Sendable {
         case .approved(let after):
             metrics.checked(purpose: verification.purpose, outcome: "approved")
             try await recordApproval(verification, at: now)
+            let kind: NoticeKind? = verification.purpose == .passwordReset ? .passwordReset : verification.purpose == .phoneChange ? .phoneChange : nil
+            if let kind, try await riskSettings.settings(tenantID: verification.tenantID).settings.notifications.afterApproval {
+                try await queueNotice(kind, for: verification, used: verification.channel)
+            }
             return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
                                grant: issued.map { ($0.token, $0.grant.expiresAt) })
         case .rejected(let after):
+            if let user = verification.userRef {
+                let engine = self.engine
+                let window = options.policies.failedCheckWindowSeconds
+                try await store.updateRiskState(keys: engine.failedCheckKeys(tenantID: verification.tenantID, userRef: user), now: now) { state in
+                    ((), engine.recordFailedCheck(tenantID: verification.tenantID, userRef: user, windowSeconds: window, now: now, state: state))
+                }
+            }
             metrics.checked(purpose: verification.purpose, outcome: after.status == .locked ? "locked" : "wrong_code")
             return CheckResult(verificationID: after.id, valid: false, status: after.status, attemptsRemaining: after.attemptsRemaining, grant: nil)
         case .unchanged(let after):

@@ -62,7 +62,7 @@ public final class SimulatorProvider: ChannelProvider {
                 id: Identifier.make(.message), tenantID: message.tenantID, deliveryID: message.deliveryID,
                 channel: message.channel, to: message.to,
                 sealedText: try hasher.sealText(message.text, context: message.deliveryID),
-                sealedCode: try hasher.sealText(message.code, context: message.deliveryID + "|code"), sentAt: now)
+                sealedCode: message.code.isEmpty ? nil : try hasher.sealText(message.code, context: message.deliveryID + "|code"), sentAt: now)
             _ = try await outbox.appendOutbox(stored)
         } catch {
             throw .transient("outbox unavailable")
