@@ -57,10 +57,15 @@ public struct LoadBenchmark: Sendable {
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: options.concurrency)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let restoreSettings = Locked<(@Sendable () async throws -> Void)?>(nil)
         do {
             let counter = Atomic<Int>(0)
             let runID = UInt64.random(in: 0..<100_000)
             var rounds: [Round] = []
+            // Every rule still runs and counts, in record-only mode, so the figures include the
+            // risk step's full cost while thousands of starts from one client are not refused.
+            let restore = try await recordOnlyRisk(client)
+            restoreSettings.withLock { $0 = restore }
             _ = try await phase(client, seconds: options.warmupSeconds) { _ in try await self.trivial(client) }
             for round in 1...max(1, options.rounds) {
                 let trivial = try await phase(client, seconds: options.seconds) { _ in try await self.trivial(client) }
@@ -83,15 +88,46 @@ public struct LoadBenchmark: Sendable {
                 progress("round \(round): check \(Int(check.figures.throughput)) req/s (\(codes.count) codes available)")
                 rounds.append(Round(trivial: trivial.figures, start: start.figures, check: check.figures))
             }
+            try await restore()
             try await client.shutdown()
             return rounds
         } catch {
+            if let restore = restoreSettings.withLock({ $0 }) { try? await restore() }
             try? await client.shutdown()
             throw error
         }
     }
 
     enum BenchError: Error { case status(UInt, String), exhausted, malformed }
+
+    /// Puts the tenant's risk rules in record-only mode; returns what puts its settings back.
+    private func recordOnlyRisk(_ client: HTTPClient) async throws -> @Sendable () async throws -> Void {
+        let current = try await send(client, request("/v1/settings/risk"), expect: 200)
+        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: current)),
+              case .object(var settings)? = fields["settings"] else { throw BenchError.malformed }
+        let own = fields["source"] == .string("tenant")
+        let original = settings
+        if case .array(let limits)? = settings["limits"] {
+            settings["limits"] = .array(limits.map { rule in
+                guard case .object(var r) = rule else { return rule }
+                r["mode"] = "record"
+                return .object(r)
+            })
+        }
+        for part in ["risk", "pumping"] {
+            if case .object(var section)? = settings[part] { section["mode"] = "record"; settings[part] = .object(section) }
+        }
+        let body = String(decoding: try JSONEncoder().encode(JSONValue.object(settings)), as: UTF8.self)
+        _ = try await send(client, request("/v1/settings/risk", method: .PUT, body: body), expect: 200)
+        return {
+            if own {
+                let text = String(decoding: try JSONEncoder().encode(JSONValue.object(original)), as: UTF8.self)
+                _ = try await send(client, request("/v1/settings/risk", method: .PUT, body: text), expect: 200)
+            } else {
+                _ = try await send(client, request("/v1/settings/risk", method: .DELETE), expect: 204)
+            }
+        }
+    }
 
     private struct PhaseResult { var figures: Figures }
 
