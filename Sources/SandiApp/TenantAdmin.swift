@@ -30,10 +30,11 @@ public struct TenantAdmin: Sendable {
     }
 
     /// Creates a tenant.
-    public func createTenant(named name: String) async throws -> Tenant {
+    /// Creates a tenant; with a `region`, its geo permission starts as that country alone.
+    public func createTenant(named name: String, region: String? = nil) async throws -> Tenant {
         guard Tenant.isValidName(name) else { throw AdminError.invalidName(name) }
         if try await store.tenant(named: name) != nil { throw AdminError.exists(name) }
-        let tenant = Tenant(id: Identifier.make(.tenant), name: name, createdAt: clock.now)
+        let tenant = Tenant(id: Identifier.make(.tenant), name: name, createdAt: clock.now, allowedCountries: region.map { [$0] })
         try await store.createTenant(tenant)
         return tenant
     }

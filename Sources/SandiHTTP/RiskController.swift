@@ -84,7 +84,7 @@ public struct RiskController: Sendable {
             throw VerificationError.invalidRequest([FieldError(field: "prefix", reason: "must be + and 3–15 digits")])
         }
         guard try await admin.liftBlock(tenantID: context.tenant.id, prefix: prefix, actor: "api") else {
-            throw VerificationError.notFound
+            throw APIProblem(status: .notFound, code: "not_found", title: "Not found", detail: "no active block for this prefix")
         }
         return Response(status: .noContent)
     }

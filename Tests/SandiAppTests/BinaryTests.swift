@@ -117,6 +117,10 @@ struct BinaryTests {
 
         let (helpStatus, help, _) = try await ServerProcess.run(["--help"])
         #expect(helpStatus == 0 && ["serve", "migrate", "tenant", "key", "secret", "bench"].allSatisfy { help.contains($0) })
+        let (geoStatus, geo, _) = try await ServerProcess.run(["tenant", "create", "jakarta-hr", "--region", "id", "--data-dir", directory])
+        #expect(geoStatus == 0 && geo.hasSuffix("jakarta-hr\tID\n"), "a tenant with a region sends only there: \(geo)")
+        let (badRegion, _, _) = try await ServerProcess.run(["tenant", "create", "x", "--region", "Indonesia", "--data-dir", directory])
+        #expect(badRegion != 0)
         let (_, migrate, _) = try await ServerProcess.run(["migrate", "--data-dir", directory])
         #expect(migrate.contains("schema version 2; pending: none"))
         let (_, rotate, _) = try await ServerProcess.run(["secret", "rotate", "--data-dir", directory])

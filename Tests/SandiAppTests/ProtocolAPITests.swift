@@ -277,11 +277,14 @@ struct ProtocolAPITests {
                 "POST /v1/verifications", "GET /v1/verifications/{id}", "POST /v1/verifications/{id}/check", "POST /v1/verifications/check",
                 "POST /v1/verifications/{id}/resend", "POST /v1/verifications/{id}/cancel", "POST /v1/grants/redeem", "GET /v1/dev/outbox",
                 "POST /v1/dev/simulator", "GET /v1/dev/simulator", "GET /health/live", "GET /health/ready", "GET /metrics", "GET /openapi.yaml",
+                "GET /v1/settings/risk", "PUT /v1/settings/risk", "DELETE /v1/settings/risk", "GET /v1/risk/prefix-blocks",
+                "DELETE /v1/risk/prefix-blocks/{prefix}", "POST /v1/devices/trust", "POST /v1/devices/check", "POST /v1/devices/revoke",
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")
             for (method, path) in operations {
-                let concrete = path.replacingOccurrences(of: "{id}", with: "ver_0000")
-                let answer = try await api.request(method == "GET" ? HTTPRequest.Method.get : .post, concrete, body: method == "POST" ? "{}" : nil)
+                let concrete = path.replacingOccurrences(of: "{id}", with: "ver_0000").replacingOccurrences(of: "{prefix}", with: "4479001")
+                let verb: HTTPRequest.Method = ["GET": .get, "PUT": .put, "DELETE": .delete][method] ?? .post
+                let answer = try await api.request(verb, concrete, body: method == "POST" || method == "PUT" ? "{}" : nil)
                 #expect(!(answer.status == 404 && answer.text.contains("no such route")), "\(method) \(path) is documented but not served")
             }
         }

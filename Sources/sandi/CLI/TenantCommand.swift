@@ -11,11 +11,19 @@ struct TenantCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant.")
         @OptionGroup var storage: StorageOptions
         @Argument(help: "Tenant name: 1–64 of a-z 0-9 - _ .") var name: String
+        @Option(help: "The tenant's own region (ISO 3166-1 alpha-2): codes go only to numbers of it until `tenant countries` widens that. Without it, every country.")
+        var region: String?
+
+        func validate() throws {
+            if let region, region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
+                throw ValidationError("--region must be an ISO 3166-1 alpha-2 code such as ID")
+            }
+        }
 
         func run() async throws {
             try await withAdmin(storage) { admin in
-                let tenant = try await admin.createTenant(named: name)
-                print("\(tenant.id)\t\(tenant.name)")
+                let tenant = try await admin.createTenant(named: name, region: region?.uppercased())
+                print("\(tenant.id)\t\(tenant.name)\t\(tenant.allowedCountries.map { $0.sorted().joined(separator: ",") } ?? "all countries")")
             }
         }
     }
