@@ -48,6 +48,20 @@ struct RiskAPITests {
         }
     }
 
+    @Test("limits hold across a restart: the counters live in the database")
+    func limitsSurviveRestart() async throws {
+        let clock = ManualClock()
+        let first = try await APIHarness.make(clock: clock)
+        try await first.run(keepFiles: true) { api in
+            for _ in 0..<5 { _ = try await api.startAnswer("+6281234568100") }
+        }
+        let second = try await APIHarness.make(directory: first.directory, clock: clock)
+        try await second.run { api in
+            let refused = try await api.post("/v1/verifications", #"{"to":"+6281234568100","purpose":"password_reset"}"#, key: first.key)
+            #expect(refused.status == 429 && refused["limit"] == "destination_5_per_600s", "\(refused.text)")
+        }
+    }
+
     @Test("risk settings: defaults, validated saves, record-only mode, reset; every change is an event")
     func settings() async throws {
         try await APIHarness.make().run { api in
