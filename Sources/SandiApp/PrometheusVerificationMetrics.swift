@@ -60,4 +60,10 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
     public func prefixBlocked(enforced: Bool) {
         Counter(label: "sandi_prefix_blocks_total", dimensions: [("mode", enforced ? "enforce" : "record")], factory: factory).increment()
     }
+
+    /// A provider's breaker towards an operator changed state (0 closed, 1 half-open, 2 open).
+    public func breakerChanged(provider: String, channel: Channel, operator: String, state: BreakerState) {
+        Gauge(label: "sandi_provider_breaker_state", dimensions: [("provider", provider), ("channel", channel.rawValue), ("operator", `operator`)], factory: factory).record(state.gauge)
+        Counter(label: "sandi_provider_breaker_transitions_total", dimensions: [("provider", provider), ("to", state.rawValue)], factory: factory).increment()
+    }
 }

@@ -13,6 +13,7 @@ public import SandiCore
 /// (`password_reset`, `login`, …): `sandi.policy.<purpose>.ttl`, `.code_length`, `.max_attempts`,
 /// `.max_sends`, `.cooldowns` (comma-separated seconds), `.grant_ttl` (SANDI_POLICY_LOGIN_TTL, …);
 /// `sandi.checks.max_failed` and `sandi.checks.failed_window` for wrong codes across verifications.
+/// `sandi.plan` (SANDI_PLAN: the fallback plan, `whatsapp:40,sms:45,voice`).
 /// Risk: `sandi.risk.settings` (SANDI_RISK_SETTINGS: a JSON file with the default risk settings
 /// document, the same shape as `PUT /v1/settings/risk`), `sandi.simswap.url` (SANDI_SIMSWAP_URL: a
 /// CAMARA API root), `sandi.simswap.token` (SANDI_SIMSWAP_TOKEN, secret), `sandi.simswap.timeout_ms`.
@@ -40,6 +41,9 @@ public struct SandiConfiguration: Sendable {
     public var simSwapURL: String?
     public var simSwapToken: String?
     public var simSwapTimeoutMs: Int
+    /// The default fallback plan (`sandi.plan`, e.g. `whatsapp:40,sms:45,voice`).
+    public var plan: DeliveryPlan = .standard
+    public var planProblem: String?
 
     /// The example code key printed in the README, refused in production.
     public static let documentedExampleKey = "k1:c2FuZGktZXhhbXBsZS1rZXktZG8tbm90LXVzZS1pbi1wcm9kISE="
@@ -76,6 +80,11 @@ public struct SandiConfiguration: Sendable {
         simSwapURL = reader.string(forKey: "sandi.simswap.url").flatMap { $0.isEmpty ? nil : $0 }
         simSwapToken = reader.string(forKey: "sandi.simswap.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         simSwapTimeoutMs = reader.int(forKey: "sandi.simswap.timeout_ms", default: 1500)
+        if let text = reader.string(forKey: "sandi.plan").flatMap({ $0.isEmpty ? nil : $0 }) {
+            if let parsed = DeliveryPlan(parsing: text) { plan = parsed } else {
+                planProblem = "sandi.plan must be steps like whatsapp:40,sms:45,voice (each channel once, timeouts 1–600 s)"
+            }
+        }
         if let path = reader.string(forKey: "sandi.risk.settings").flatMap({ $0.isEmpty ? nil : $0 }) {
             do {
                 let settings = try JSONDecoder().decode(RiskSettings.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
@@ -118,6 +127,7 @@ public struct SandiConfiguration: Sendable {
         if !(1...100).contains(policies.maxFailedChecksPerDestination) { problems.append("sandi.checks.max_failed must be 1–100 (NIST: at most 100)") }
         if policies.failedCheckWindowSeconds < 60 { problems.append("sandi.checks.failed_window must be at least 60 s") }
         if let riskSettingsProblem { problems.append(riskSettingsProblem) }
+        if let planProblem { problems.append(planProblem) }
         if simSwapURL != nil, simSwapToken == nil { problems.append("sandi.simswap.url needs sandi.simswap.token") }
         if !(100...30_000).contains(simSwapTimeoutMs) { problems.append("sandi.simswap.timeout_ms must be 100–30000") }
         guard production else { return problems }

@@ -52,19 +52,20 @@ public struct SandiSystem: Sendable {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusVerificationMetrics(registry: registry)
         let simulator = configuration.simulatorEnabled ? SimulatorProvider(outbox: store, hasher: hasher, clock: clock) : nil
-        let providers = ProviderRegistry(simulator.map { [$0] } ?? [])
+        let breakers = BreakerBoard { provider, channel, op, state in metrics.breakerChanged(provider: provider, channel: channel, operator: op, state: state) }
+        let providers = ProviderRegistry(simulator.map { [$0] } ?? [], breakers: breakers)
         let simSwap = configuration.simSwapURL.map { url in
             CamaraSimSwap(options: .init(apiRoot: url, token: configuration.simSwapToken ?? "",
                                          timeout: .milliseconds(configuration.simSwapTimeoutMs)), logger: logger)
         }
         let service = VerificationService(
             store: store, hasher: hasher, clock: clock, providers: providers,
-            options: VerificationOptions(policies: configuration.policies), signal: doorbell, metrics: metrics,
+            options: VerificationOptions(policies: configuration.policies, plan: configuration.plan), signal: doorbell, metrics: metrics,
             riskSettings: RiskSettingsCache(store: store, defaults: configuration.riskSettings, clock: clock), simSwap: simSwap)
         let processor = DeliveryProcessor(
             store: store, hasher: hasher, clock: clock, providers: providers,
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
-        let worker = DeliveryWorker(processor: processor, doorbell: doorbell, logger: logger)
+        let worker = DeliveryWorker(processor: processor, doorbell: doorbell, receiptSources: simulator.map { [$0] } ?? [], logger: logger)
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator,
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)

@@ -75,6 +75,7 @@ public struct DevController: Sendable {
             let change = SimulatorChange(
                 channel: channel, operator: op, country: country, latencyMs: body.int("latency_ms", in: 0...60_000),
                 failureRate: body.double("failure_rate", in: 0...1), outage: body.bool("outage"), receipts: body.bool("receipts"),
+                receiptDelayMs: body.int("receipt_delay_ms", in: 0...600_000), receiptFailureRate: body.double("receipt_failure_rate", in: 0...1),
                 unreachableNumbers: unreachable)
             try body.validate()
             return try JSONResponse.make(.ok, SettingsBody(settings: simulator.apply(change)))
@@ -101,6 +102,7 @@ struct SettingsBody: Encodable {
                 "channel": .string(String(parts[0])), String(scope[0]): .string(String(scope[1])),
                 "latency_ms": .number(Double(route.latencyMs)), "failure_rate": .number(route.failureRate),
                 "outage": .bool(route.outage), "receipts": .bool(route.receipts),
+                "receipt_delay_ms": .number(Double(route.receiptDelayMs)), "receipt_failure_rate": .number(route.receiptFailureRate),
             ]
         }
         try c.encode(overrides, forKey: .overrides)

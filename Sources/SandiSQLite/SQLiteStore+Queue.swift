@@ -158,7 +158,7 @@ extension SQLiteStore {
         }
     }
 
-    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event]) async throws -> Delivery? {
         try await db.write { tx in
             guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
             var d = try Self.decodeDelivery(row)
@@ -166,8 +166,16 @@ extension SQLiteStore {
             tx.enqueue(
                 "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
                 [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])
+            if d.status.isFailure {
+                tx.enqueue("UPDATE jobs SET due_at = MIN(due_at, ?) WHERE delivery_id = ? AND kind = 'fallback' AND done = 0", [.ms(at), .text(d.id)])
+            }
+            try Self.insert(tx, events: events)
             return d
         }
+    }
+
+    public func delivery(id: String) async throws -> Delivery? {
+        try await read { tx in try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(id)]).first.map(Self.decodeDelivery) }
     }
 
     public func nextDueAt() async throws -> Date? {

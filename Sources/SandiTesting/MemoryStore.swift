@@ -214,11 +214,20 @@ public actor MemoryStore: SandiStore {
         jobs[jobID] = state
     }
 
-    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event]) async throws -> Delivery? {
         guard var d = deliveries[deliveryID] else { return nil }
-        if d.apply(status, at: at, error: error) { deliveries[d.id] = d }
+        guard d.apply(status, at: at, error: error) else { return d }
+        deliveries[d.id] = d
+        if d.status.isFailure {
+            for (id, job) in jobs where job.record.deliveryID == d.id && job.record.kind == .fallback && !job.done {
+                jobs[id]?.record.dueAt = min(job.record.dueAt, at)
+            }
+        }
+        self.events.append(contentsOf: events)
         return d
     }
+
+    public func delivery(id: String) async throws -> Delivery? { deliveries[id] }
 
     public func nextDueAt() async throws -> Date? {
         jobs.values.filter { !$0.done }.map { max($0.record.dueAt, $0.leaseUntil ?? $0.record.dueAt) }.min()

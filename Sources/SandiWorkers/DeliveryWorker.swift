@@ -31,13 +31,30 @@ public struct DeliveryWorker: Service {
     public let options: DeliveryWorkerOptions
     public let owner: String
     public let logger: Logger
+    /// Providers whose delivery receipts are collected by polling (the simulator).
+    public let receiptSources: [any ReceiptSource]
 
-    public init(processor: DeliveryProcessor, doorbell: Doorbell, options: DeliveryWorkerOptions = DeliveryWorkerOptions(), owner: String = "worker-" + Identifier.randomBase32(bytes: 5), logger: Logger) {
+    public init(processor: DeliveryProcessor, doorbell: Doorbell, options: DeliveryWorkerOptions = DeliveryWorkerOptions(), owner: String = "worker-" + Identifier.randomBase32(bytes: 5), receiptSources: [any ReceiptSource] = [], logger: Logger) {
         self.processor = processor
         self.doorbell = doorbell
         self.options = options
         self.owner = owner
+        self.receiptSources = receiptSources
         self.logger = logger
+    }
+
+    /// Applies the receipts that fell due; returns how many.
+    @discardableResult
+    public func applyDueReceipts() async throws -> Int {
+        let now = processor.clock.now
+        var count = 0
+        for source in receiptSources {
+            for receipt in source.dueReceipts(now: now) {
+                try await processor.receipt(deliveryID: receipt.deliveryID, status: receipt.status, at: receipt.at, error: receipt.error)
+                count += 1
+            }
+        }
+        return count
     }
 
     public func run() async throws {
@@ -71,6 +88,7 @@ public struct DeliveryWorker: Service {
     /// Claims the due jobs once and processes them; returns how many were claimed.
     @discardableResult
     public func runOnce() async throws -> Int {
+        let receipts = try await applyDueReceipts()
         let notices = try await processor.store.claimDueNotices(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
         for notice in notices {
@@ -82,7 +100,7 @@ public struct DeliveryWorker: Service {
         }
         let claimed = try await processor.store.claimDue(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
-        guard !claimed.isEmpty else { return notices.count }
+        guard !claimed.isEmpty else { return notices.count + receipts }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in claimed {
@@ -101,11 +119,12 @@ public struct DeliveryWorker: Service {
             }
             try await group.waitForAll()
         }
-        return claimed.count + notices.count
+        return claimed.count + notices.count + receipts
     }
 
     private func waitTime() async throws -> Duration {
-        guard let next = try await processor.store.nextDueAt() else { return options.pollInterval }
+        let receipt = receiptSources.compactMap { $0.nextReceiptAt() }.min()
+        guard let next = [try await processor.store.nextDueAt(), receipt].compactMap({ $0 }).min() else { return options.pollInterval }
         let seconds = next.timeIntervalSince(processor.clock.now)
         if seconds <= 0 { return .milliseconds(10) }
         return min(options.pollInterval, .milliseconds(Int(seconds * 1000) + 1))

@@ -167,6 +167,74 @@ struct BinaryTests {
         #expect(removed != 0 && removedOut.contains("BROKEN at record 3"), "\(removedOut)")
     }
 
+    @Test("SIGKILL while fallback timers are pending: after a restart each pending step is sent exactly once")
+    func killWithPendingFallbacks() async throws {
+        let dir = directory + "-kill"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let env = ["SANDI_PLAN": "whatsapp:2,sms:2,voice"]
+        try await withClient { client in
+        var server = try ServerProcess(["serve", "--data-dir", dir, "--port", "0"], environment: env)
+        var port = try await server.listeningPort()
+        let key = try String(contentsOfFile: dir + "/demo-api-key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let base = { "http://127.0.0.1:\(port)" }
+        // No receipts: every step waits for its 2 s timer.
+        #expect(try await call(client, .POST, base() + "/v1/dev/simulator", key: key, body: #"{"receipts":false}"#).0 == 200)
+        var ids: [String] = []
+        for i in 0..<20 {
+            let (status, body) = try await call(client, .POST, base() + "/v1/verifications", key: key,
+                                                body: #"{"to":"+62812345670\#(String(format: "%02d", i))","purpose":"login"}"#)
+            #expect(status == 201)
+            ids.append(body?.objectValue?["id"]?.stringValue ?? "")
+        }
+        // Wait until every first step went out, then kill the process before the timers fire.
+        var firstSent = 0
+        for _ in 0..<200 where firstSent < 20 {
+            let (_, outbox) = try await call(client, .GET, base() + "/v1/dev/outbox?limit=100", key: key)
+            firstSent = outbox?.objectValue?["messages"]?.arrayValue?.count ?? 0
+            if firstSent < 20 { _ = await server.waitFor("\u{0}never", seconds: 0.02) }
+        }
+        #expect(firstSent == 20)
+        _ = await server.stop(signal: SIGKILL)
+        let restartedAt = ContinuousClock.now
+
+        server = try ServerProcess(["serve", "--data-dir", dir, "--port", "0"], environment: env)
+        port = try await server.listeningPort()
+        _ = try await call(client, .POST, base() + "/v1/dev/simulator", key: key, body: #"{"receipts":false}"#)
+        func deliveries(_ id: String) async throws -> [[String: JSONValue]] {
+            try await call(client, .GET, base() + "/v1/verifications/\(id)", key: key).1?.objectValue?["deliveries"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        }
+        // Done when every plan reached its end: SMS delivered, or voice sent.
+        var done = false
+        var takeover: Duration = .zero
+        for _ in 0..<600 where !done {
+            var all = true
+            for id in ids {
+                let d = try await deliveries(id)
+                let finished = d.count >= 2 && !d.contains { $0["status"] == "queued" }
+                    && (d.last?["channel"] == "voice" || d.last?["status"] == "delivered")
+                if !finished { all = false; break }
+            }
+            done = all
+            if !done { _ = await server.waitFor("\u{0}never", seconds: 0.05) } else { takeover = ContinuousClock.now - restartedAt }
+        }
+        #expect(done, "every pending step went out after the restart")
+        var duplicates = 0, lost = 0, sentAfter = 0
+        for id in ids {
+            let d = try await deliveries(id)
+            let channels = d.compactMap { $0["channel"]?.stringValue }
+            duplicates += channels.count - Set(channels).count
+            if !channels.starts(with: ["whatsapp", "sms"]) { lost += 1 }
+            sentAfter += channels.count - 1
+            let (_, read) = try await call(client, .GET, base() + "/v1/verifications/\(id)?include=events", key: key)
+            let sends = read?.objectValue?["events"]?.arrayValue?.filter { $0.objectValue?["type"] == "delivery.sent" }.count ?? 0
+            #expect(sends == channels.count, "one send event per delivery: \(sends) for \(channels)")
+        }
+        #expect(duplicates == 0 && lost == 0)
+        print("SIGKILL with pending fallbacks: 20 verifications, \(sentAfter) steps sent after the restart, \(duplicates) duplicates, \(lost) lost, all done \(takeover) after the restart")
+        _ = await server.stop()
+        }
+    }
+
     @Test("production refuses the simulator and generated or example secrets")
     func productionRefusals() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

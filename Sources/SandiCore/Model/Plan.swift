@@ -1,3 +1,5 @@
+import Foundation
+
 /// One step of a delivery plan: a channel, and how long to wait for a receipt before the next step.
 public struct PlanStep: Sendable, Equatable, Codable {
     public var channel: Channel
@@ -24,6 +26,26 @@ public struct DeliveryPlan: Sendable, Equatable, Codable {
         PlanStep(channel: .sms, timeoutSeconds: 45),
         PlanStep(channel: .voice),
     ])
+
+    /// Reads `whatsapp:40,sms:45,voice`: channels in order, each once, with the seconds to wait
+    /// for a receipt (1–600) before the next; the last step needs none. Nil when malformed.
+    public init?(parsing text: String) {
+        var steps: [PlanStep] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let pieces = part.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(pieces.count), let channel = Channel(rawValue: String(pieces[0])),
+                  !steps.contains(where: { $0.channel == channel }) else { return nil }
+            var timeout: Int?
+            if pieces.count == 2 {
+                guard let t = Int(pieces[1]), (1...600).contains(t) else { return nil }
+                timeout = t
+            }
+            steps.append(PlanStep(channel: channel, timeoutSeconds: timeout))
+        }
+        guard !steps.isEmpty, steps.dropLast().allSatisfy({ $0.timeoutSeconds != nil }) else { return nil }
+        steps[steps.count - 1].timeoutSeconds = nil
+        self.init(steps: steps)
+    }
 
     /// The plan restricted to channels that have a provider, starting at `forced` when given
     /// (the steps after it in the plan follow it).

@@ -85,3 +85,27 @@ public struct NoWorkSignal: WorkSignal {
     public init() {}
     public func workQueued() {}
 }
+
+/// A delivery receipt reported by a provider after the send.
+public struct ProviderReceipt: Sendable, Equatable {
+    public var deliveryID: String
+    public var status: DeliveryStatus
+    public var at: Date
+    public var error: String?
+
+    public init(deliveryID: String, status: DeliveryStatus, at: Date, error: String? = nil) {
+        self.deliveryID = deliveryID
+        self.status = status
+        self.at = at
+        self.error = error
+    }
+}
+
+/// A provider whose receipts are collected by polling (the simulator; protocol sessions such as
+/// SMPP) rather than pushed to a webhook.
+public protocol ReceiptSource: Sendable {
+    /// Receipts due by `now`, each handed out once.
+    func dueReceipts(now: Date) -> [ProviderReceipt]
+    /// When the next receipt falls due (nil when none is pending).
+    func nextReceiptAt() -> Date?
+}

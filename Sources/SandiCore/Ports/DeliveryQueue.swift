@@ -114,8 +114,13 @@ public protocol DeliveryQueue: Sendable {
     /// Returns a job to the queue, due at `dueAt` (a transient failure, or shutdown).
     func release(jobID: String, owner: String, dueAt: Date) async throws
 
-    /// Applies a delivery receipt if it moves the delivery forward; returns the delivery after it.
-    func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery?
+    /// Applies a delivery receipt if it moves the delivery forward, with `events` (kept only then);
+    /// a failed or undeliverable receipt makes the delivery's pending receipt timer due at once, so
+    /// the plan moves on now. Returns the delivery after it (unchanged when the receipt was stale).
+    func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event]) async throws -> Delivery?
+
+    /// A delivery by id (any tenant: receipts name deliveries, not tenants).
+    func delivery(id: String) async throws -> Delivery?
 
     /// When the earliest pending job is due (nil when none is pending).
     func nextDueAt() async throws -> Date?
@@ -126,4 +131,11 @@ public protocol DeliveryQueue: Sendable {
     /// Channels a destination is known not to use (per tenant), as remembered from providers'
     /// "undeliverable" answers that have not expired.
     func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<Channel>
+}
+
+extension DeliveryQueue {
+    /// Applies a receipt without events.
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
+        try await applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: [])
+    }
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Sends one claimed delivery through its provider and decides what follows: the receipt, or the
 /// next step of the plan when the send failed. Talks to providers and storage only through ports.
@@ -80,6 +80,45 @@ public struct DeliveryProcessor: Sendable {
         }
     }
 
+    /// A provider's delivery receipt (webhook, protocol message, or the simulator's): moves the
+    /// delivery forward if it is news (duplicates, stale and out-of-order receipts change nothing;
+    /// unknown deliveries answer nil), feeds the provider's health, and on a failed or undeliverable
+    /// receipt lets the plan move on at once.
+    @discardableResult
+    public func receipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String? = nil) async throws -> Delivery? {
+        guard let before = try await store.delivery(id: deliveryID) else { return nil }
+        guard before.status.canMove(to: status) else { return before }
+        let verification = try await store.verification(id: before.verificationID, tenantID: before.tenantID, deliveries: false)
+        var data: [String: JSONValue] = ["delivery_id": .string(before.id), "channel": .string(before.channel.rawValue),
+                                         "provider": .string(before.provider), "source": "receipt"]
+        var events: [Event] = []
+        func event(_ type: String) { events.append(Event(tenantID: before.tenantID, verificationID: before.verificationID, type: type, createdAt: at, data: data)) }
+        switch status {
+        case .delivered: event("delivery.delivered")
+        case .read:
+            if !before.status.reachedPhone { event("delivery.delivered") }
+            event("delivery.read")
+        case .failed, .undeliverable:
+            data["reason"] = .string(error ?? status.rawValue)
+            data["undeliverable"] = .bool(status == .undeliverable)
+            event("delivery.failed")
+        case .sent: event("delivery.sent")
+        case .queued, .canceled: break
+        }
+        guard let after = try await store.applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: events),
+              after.status == status else { return nil }
+        if status.reachedPhone && !before.status.reachedPhone {
+            providers.breakers.record(provider: before.provider, channel: before.channel, operator: verification?.operator, ok: true,
+                                      latency: max(0, at.timeIntervalSince(before.sentAt ?? before.queuedAt)), at: at)
+            metrics.sent(channel: before.channel, provider: before.provider, operator: verification?.operator, country: verification?.country,
+                         status: .delivered, seconds: max(0, at.timeIntervalSince(before.queuedAt)))
+        } else if status == .failed {
+            providers.breakers.record(provider: before.provider, channel: before.channel, operator: verification?.operator, ok: false, latency: nil, at: at)
+        }
+        if status.isFailure { signal.workQueued() }
+        return after
+    }
+
     /// Sends a claimed security notice. A failed try is left to its lease, so it is claimed again
     /// later; after three tries it is recorded as failed.
     public func sendNotice(_ notice: Notice, owner: String) async throws {
@@ -115,11 +154,14 @@ public struct DeliveryProcessor: Sendable {
         let v = claimed.verification
         // Nothing to do when the code reached the phone, or the verification already moved on
         // (a later step, a resend or a channel switch carries the code now).
-        let stale = d.status.reachedPhone || d.status.isFailure || v.planIndex != d.planIndex
+        // A failed or undeliverable receipt made this timer due at once: the plan moves on now.
+        // A delivered or read receipt on any step (even a late one) stops the plan.
+        let stale = v.deliveries.contains { $0.status.reachedPhone } || d.status.reachedPhone || v.planIndex != d.planIndex
             || v.deliveries.contains { $0.queuedAt > d.queuedAt && $0.id != d.id }
         let timeout = v.plan.steps.indices.contains(d.planIndex) ? v.plan.steps[d.planIndex].timeoutSeconds ?? 0 : 0
+        let reason = d.status.isFailure ? "receipt_\(d.status.rawValue)" : "no_receipt_within_\(timeout)s"
         return try await finish(claimed, owner: owner, status: d.status, messageID: d.providerMessageID, error: nil,
-                                fallback: !stale, reason: "no_receipt_within_\(timeout)s", recordOutcome: false)
+                                fallback: !stale, reason: reason, recordOutcome: false)
     }
 
     private func finish(_ claimed: ClaimedJob, owner: String, status: DeliveryStatus, messageID: String?, error: String?, fallback wantsFallback: Bool, reason fallbackReason: String? = nil, recordOutcome: Bool = true) async throws -> Result {
@@ -147,10 +189,11 @@ public struct DeliveryProcessor: Sendable {
             event("delivery.canceled", ["reason": .string(error ?? "withdrawn")])
         }
         var fallback: FallbackRecord?
+        let nextID = Identifier.make(.delivery)
         if wantsFallback, v.sendsRemaining > 0, let next = v.plan.step(after: d.planIndex),
-           let provider = providers.provider(for: next.step.channel) {
+           let provider = providers.choose(channel: next.step.channel, country: v.country, operator: v.operator, key: nextID, now: at) {
             let delivery = Delivery(
-                id: Identifier.make(.delivery), verificationID: v.id, tenantID: v.tenantID, channel: next.step.channel,
+                id: nextID, verificationID: v.id, tenantID: v.tenantID, channel: next.step.channel,
                 provider: provider.name, status: .queued, planIndex: next.index, queuedAt: at)
             fallback = FallbackRecord(
                 delivery: delivery,
@@ -180,6 +223,14 @@ public struct DeliveryProcessor: Sendable {
             status: status, providerMessageID: messageID, error: error, at: at, events: events, fallback: fallback, timer: timer,
             unusableUntil: recordOutcome && status == .undeliverable ? at.addingTimeInterval(Double(rememberUnusableSeconds)) : nil))
         guard applied else { return .leaseLost }
+        // The provider's health towards the operator: a failed send, a receipt, or no receipt in
+        // time count; "undeliverable" is the destination's doing, not the provider's.
+        if recordOutcome, status != .undeliverable, status != .canceled, status != .sent, error != "code_unavailable", error != "no_provider" {
+            providers.breakers.record(provider: d.provider, channel: d.channel, operator: v.operator, ok: status.reachedPhone,
+                                      latency: status.reachedPhone ? max(0, at.timeIntervalSince(d.queuedAt)) : nil, at: at)
+        } else if !recordOutcome, fallback != nil, !d.status.isFailure {
+            providers.breakers.record(provider: d.provider, channel: d.channel, operator: v.operator, ok: false, latency: nil, at: at)
+        }
         if recordOutcome {
             metrics.sent(channel: d.channel, provider: d.provider, operator: v.operator, country: v.country, status: status,
                          seconds: max(0, at.timeIntervalSince(d.queuedAt)))

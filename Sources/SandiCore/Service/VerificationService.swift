@@ -147,7 +147,8 @@ public struct VerificationService: Sendable {
         let denied = risk.action == .deny
         guard denied || !plan.steps.isEmpty, let first = plan.steps.first?.channel ?? forced ?? options.plan.steps.first?.channel
         else { throw VerificationError.channelUnavailable(forced ?? .sms) }
-        let provider = providers.provider(for: first)
+        let deliveryID = Identifier.make(.delivery)
+        let provider = denied ? nil : providers.choose(channel: first, country: number.country, operator: number.operator, key: deliveryID, now: now)
         guard denied || provider != nil else { throw VerificationError.channelUnavailable(first) }
         var policy = options.policies.policy(for: purpose)
         if let stepUp = decision.stepUp, risk.action == .stepUp {
@@ -161,7 +162,7 @@ public struct VerificationService: Sendable {
         let digest = hasher.digest(code: code, verificationID: id, binding: request.transaction?.binding)
         let sealed = try hasher.seal(code: code, verificationID: id)
         let delivery = Delivery(
-            id: Identifier.make(.delivery), verificationID: id, tenantID: tenantID, channel: first,
+            id: deliveryID, verificationID: id, tenantID: tenantID, channel: first,
             provider: provider?.name ?? "none", status: .queued, planIndex: 0, queuedAt: now)
         let verification = Verification(
             id: id, tenantID: tenantID, to: number.e164, country: number.country, operator: number.operator,
@@ -393,7 +394,9 @@ public struct VerificationService: Sendable {
         guard verification.status == .pending else { throw VerificationError.notPending(verification.status) }
         let requested = try parseChannel(rawChannel, allowAuto: false)
         let channel = requested ?? verification.channel ?? verification.plan.steps.first?.channel ?? .sms
-        guard providers.availableChannels.contains(channel), let provider = providers.provider(for: channel),
+        let deliveryID = Identifier.make(.delivery)
+        guard providers.availableChannels.contains(channel),
+              let provider = providers.choose(channel: channel, country: verification.country, operator: verification.operator, key: deliveryID, now: clock.now),
               !RiskEngine.avoidedChannels(verification.risk).contains(channel) else {
             throw VerificationError.channelUnavailable(channel)
         }
@@ -408,7 +411,7 @@ public struct VerificationService: Sendable {
             ? try await riskSettings.settings(tenantID: tenantID).settings.risk.stepUpCooldownFactor : 1
         let planIndex = verification.plan.steps.firstIndex { $0.channel == channel } ?? verification.planIndex
         let delivery = Delivery(
-            id: Identifier.make(.delivery), verificationID: verification.id, tenantID: tenantID, channel: channel,
+            id: deliveryID, verificationID: verification.id, tenantID: tenantID, channel: channel,
             provider: provider.name, status: .queued, planIndex: planIndex, queuedAt: now)
         let record = ResendRecord(
             verificationID: verification.id, tenantID: tenantID, expectedSendsUsed: verification.sendsUsed,

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SandiCore
 import Synchronization
 
@@ -20,18 +20,21 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
 /// The built-in simulated provider for whatsapp, sms and voice: it "delivers" the real rendered
 /// message into the outbox (sealed at rest), with configurable latency, failures, outages and receipts.
 public final class SimulatorProvider: ChannelProvider {
-    public let name = "simulator"
-    public let channels: Set<Channel> = [.whatsapp, .sms, .voice]
+    public let name: String
+    public let channels: Set<Channel>
     private let outbox: any OutboxStore
     private let hasher: CodeHasher
     private let clock: any TimeSource
-    private let state: Mutex<(settings: SimulatorSettings, rng: SeededRandom)>
+    private let state: Mutex<(settings: SimulatorSettings, rng: SeededRandom, pending: [ProviderReceipt])>
 
-    public init(outbox: any OutboxStore, hasher: CodeHasher, clock: any TimeSource, seed: UInt64 = 0x5A4D_1)  {
+    /// `name` tells several simulated routes apart (e.g. two SMS routes in a simulation).
+    public init(name: String = "simulator", channels: Set<Channel> = [.whatsapp, .sms, .voice], outbox: any OutboxStore, hasher: CodeHasher, clock: any TimeSource, seed: UInt64 = 0x5A4D_1)  {
+        self.name = name
+        self.channels = channels
         self.outbox = outbox
         self.hasher = hasher
         self.clock = clock
-        self.state = Mutex((SimulatorSettings(), SeededRandom(seed: seed)))
+        self.state = Mutex((SimulatorSettings(), SeededRandom(seed: seed), []))
     }
 
     /// The current settings.
@@ -44,9 +47,9 @@ public final class SimulatorProvider: ChannelProvider {
     }
 
     public func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderAcceptance {
-        let (route, roll) = state.withLock { s in
+        let (route, roll, spread) = state.withLock { s in
             (s.settings.route(channel: message.channel.rawValue, operator: message.operator, country: message.country),
-             Double.random(in: 0..<1, using: &s.rng))
+             Double.random(in: 0..<1, using: &s.rng), Self.normal(&s.rng))
         }
         if route.outage { throw .failed("simulated outage") }
         if settings.unreachable[message.channel.rawValue]?.contains(message.to) == true {
@@ -67,13 +70,44 @@ public final class SimulatorProvider: ChannelProvider {
         } catch {
             throw .transient("outbox unavailable")
         }
+        // Receipts: at once, later (log-normal around the route's median delay), failed on a
+        // degraded route, or never.
+        let failed = roll < route.failureRate + route.receiptFailureRate && roll >= route.failureRate
+        if route.receipts, route.receiptDelayMs > 0 || failed, !message.code.isEmpty {
+            let delay = Double(max(1, route.receiptDelayMs)) / 1000 * exp(0.5 * spread)
+            let receipt = ProviderReceipt(deliveryID: message.deliveryID, status: failed ? .failed : .delivered,
+                                          at: now.addingTimeInterval(delay), error: failed ? "simulated failed receipt" : nil)
+            state.withLock { $0.pending.append(receipt) }
+            return ProviderAcceptance(providerMessageID: "sim-" + message.deliveryID)
+        }
         return ProviderAcceptance(
             providerMessageID: "sim-" + message.deliveryID, receipt: route.receipts ? .delivered : nil, receiptAt: now)
+    }
+
+    /// A standard normal variate (Box–Muller) from the seeded source.
+    static func normal(_ rng: inout SeededRandom) -> Double {
+        let u1 = Double.random(in: Double.ulpOfOne..<1, using: &rng)
+        let u2 = Double.random(in: 0..<1, using: &rng)
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
     /// A stored message opened for display: text and code.
     public func open(_ message: OutboxMessage) -> (text: String, code: String?)? {
         guard let text = hasher.unsealText(message.sealedText, context: message.deliveryID) else { return nil }
         return (text, message.sealedCode.flatMap { hasher.unsealText($0, context: message.deliveryID + "|code") })
+    }
+}
+
+extension SimulatorProvider: ReceiptSource {
+    public func dueReceipts(now: Date) -> [ProviderReceipt] {
+        state.withLock { s in
+            let due = s.pending.filter { $0.at <= now }.sorted { ($0.at, $0.deliveryID) < ($1.at, $1.deliveryID) }
+            s.pending.removeAll { $0.at <= now }
+            return due
+        }
+    }
+
+    public func nextReceiptAt() -> Date? {
+        state.withLock { $0.pending.map(\.at).min() }
     }
 }

@@ -8,16 +8,24 @@ public struct SimulatedRoute: Sendable, Equatable, Codable {
     public var outage: Bool = false
     /// Whether delivery receipts come back.
     public var receipts: Bool = true
+    /// Median milliseconds from send to delivery receipt (log-normal spread around it); 0 reports
+    /// the receipt with the send.
+    public var receiptDelayMs: Int = 0
+    /// Share of accepted messages whose receipt says `failed` (a degraded operator route).
+    public var receiptFailureRate: Double = 0
 
-    public init(latencyMs: Int = 0, failureRate: Double = 0, outage: Bool = false, receipts: Bool = true) {
+    public init(latencyMs: Int = 0, failureRate: Double = 0, outage: Bool = false, receipts: Bool = true, receiptDelayMs: Int = 0, receiptFailureRate: Double = 0) {
         self.latencyMs = latencyMs
         self.failureRate = failureRate
         self.outage = outage
         self.receipts = receipts
+        self.receiptDelayMs = receiptDelayMs
+        self.receiptFailureRate = receiptFailureRate
     }
 
     enum CodingKeys: String, CodingKey {
         case latencyMs = "latency_ms", failureRate = "failure_rate", outage, receipts
+        case receiptDelayMs = "receipt_delay_ms", receiptFailureRate = "receipt_failure_rate"
     }
 }
 
@@ -31,10 +39,14 @@ public struct SimulatorChange: Sendable, Equatable {
     public var failureRate: Double?
     public var outage: Bool?
     public var receipts: Bool?
+    public var receiptDelayMs: Int?
+    public var receiptFailureRate: Double?
     /// Numbers that cannot use the channel from now on.
     public var unreachableNumbers: [String]?
 
-    public init(channel: String? = nil, operator: String? = nil, country: String? = nil, latencyMs: Int? = nil, failureRate: Double? = nil, outage: Bool? = nil, receipts: Bool? = nil, unreachableNumbers: [String]? = nil) {
+    public init(channel: String? = nil, operator: String? = nil, country: String? = nil, latencyMs: Int? = nil, failureRate: Double? = nil, outage: Bool? = nil, receipts: Bool? = nil, receiptDelayMs: Int? = nil, receiptFailureRate: Double? = nil, unreachableNumbers: [String]? = nil) {
+        self.receiptDelayMs = receiptDelayMs
+        self.receiptFailureRate = receiptFailureRate
         self.channel = channel
         self.operator = `operator`
         self.country = country
@@ -77,6 +89,8 @@ public struct SimulatorSettings: Sendable, Equatable {
             if let v = change.failureRate { route.failureRate = v }
             if let v = change.outage { route.outage = v }
             if let v = change.receipts { route.receipts = v }
+            if let v = change.receiptDelayMs { route.receiptDelayMs = v }
+            if let v = change.receiptFailureRate { route.receiptFailureRate = v }
             if let key { overrides[key] = route } else { channels[channel] = route }
             if let numbers = change.unreachableNumbers { unreachable[channel, default: []].formUnion(numbers) }
         }
