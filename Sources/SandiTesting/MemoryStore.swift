@@ -17,10 +17,17 @@ public actor MemoryStore: SandiStore {
     var outboxMessages: [OutboxMessage] = []
     var unusable: [String: Date] = [:]
     var riskState: [String: RiskStateValue] = [:]
+    /// Pending verifications by tenant, destination and purpose, so a start finds what it
+    /// supersedes without scanning everything (simulations hold 100,000s of verifications).
+    var live: [String: Set<String>] = [:]
     var noticeList: [(notice: Notice, done: Bool, owner: String?, leaseUntil: Date?)] = []
     /// Chain links of sealed events, by position in `events` (seq = index + 1).
     var links: [Int: (previous: String, hash: String)] = [:]
 
+    static func liveKey(_ tenantID: String, _ to: String, _ purpose: Purpose) -> String { "\(tenantID)|\(to)|\(purpose.rawValue)" }
+
+    /// Jobs are kept only while open: a finished job is removed, which every operation treats as
+    /// "done" (a completion or claim of it answers as for a done job).
     struct JobState {
         var record: DeliveryJobRecord
         var done = false
@@ -43,9 +50,8 @@ public actor MemoryStore: SandiStore {
         if creation.failedCheckCap != .max {
             new.maxAttempts = min(new.maxAttempts, creation.failedCheckCap - failedCount.count)
         }
-        let superseded = !creation.supersedes ? [] : verifications.values.filter {
-            $0.tenantID == new.tenantID && $0.to == new.to && $0.purpose == new.purpose && $0.status == .pending
-        }.map(\.id).sorted()
+        let key = Self.liveKey(new.tenantID, new.to, new.purpose)
+        let superseded = !creation.supersedes ? [] : (live[key] ?? []).sorted()
         for id in superseded {
             finalize(id, as: .canceled, now: now)
             events.append(Event(tenantID: new.tenantID, verificationID: id, type: "verification.canceled", createdAt: now,
@@ -54,6 +60,7 @@ public actor MemoryStore: SandiStore {
         var stored = new
         stored.deliveries = []
         verifications[new.id] = stored
+        if stored.status == .pending { live[key, default: []].insert(stored.id) }
         for delivery in new.deliveries { insert(delivery) }
         if let job = creation.job { jobs[job.id] = JobState(record: job) }
         events.append(contentsOf: creation.events)
@@ -140,8 +147,8 @@ public actor MemoryStore: SandiStore {
     }
 
     public func expireDue(now: Date, limit: Int) async throws -> Int {
-        let due = verifications.values.filter { $0.status == .pending && $0.expiresAt <= now }
-            .sorted { $0.expiresAt < $1.expiresAt }.prefix(limit)
+        let due = live.values.flatMap { $0 }.compactMap { verifications[$0] }.filter { $0.status == .pending && $0.expiresAt <= now }
+            .sorted { ($0.expiresAt, $0.id) < ($1.expiresAt, $1.id) }.prefix(limit)
         for v in due {
             finalize(v.id, as: .expired, now: now)
             events.append(Event(tenantID: v.tenantID, verificationID: v.id, type: "verification.expired", createdAt: now))
@@ -157,11 +164,11 @@ public actor MemoryStore: SandiStore {
         var claimed: [ClaimedJob] = []
         for var state in due where claimed.count < limit {
             guard let v = verifications[state.record.verificationID], let d = deliveries[state.record.deliveryID] else {
-                jobs[state.record.id]?.done = true
+                jobs[state.record.id] = nil
                 continue
             }
             guard v.status == .pending, v.expiresAt > now, state.record.kind == .fallback || d.status == .queued else {
-                jobs[state.record.id]?.done = true
+                jobs[state.record.id] = nil
                 if d.status == .queued { deliveries[d.id]?.status = .canceled }
                 continue
             }
@@ -175,9 +182,8 @@ public actor MemoryStore: SandiStore {
     }
 
     public func complete(_ outcome: SendOutcome) async throws -> Bool {
-        guard var state = jobs[outcome.jobID], !state.done, state.leaseOwner == outcome.leaseOwner else { return false }
-        state.done = true
-        jobs[outcome.jobID] = state
+        guard let state = jobs[outcome.jobID], !state.done, state.leaseOwner == outcome.leaseOwner else { return false }
+        jobs[outcome.jobID] = nil
         if var d = deliveries[outcome.deliveryID], d.status == .queued {
             d.apply(outcome.status, at: outcome.at, error: outcome.error)
             d.providerMessageID = outcome.providerMessageID
@@ -359,6 +365,11 @@ public actor MemoryStore: SandiStore {
         deliveryOrder[delivery.verificationID, default: []].append(delivery.id)
     }
 
+    /// Every verification with its deliveries (for simulation reports).
+    public func allVerifications() -> [Verification] {
+        verifications.values.map(withDeliveries).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+    }
+
     private func withDeliveries(_ v: Verification) -> Verification {
         var copy = v
         copy.deliveries = (deliveryOrder[v.id] ?? []).compactMap { deliveries[$0] }
@@ -368,6 +379,7 @@ public actor MemoryStore: SandiStore {
     /// Moves a pending verification to a final status: wipes the sealed code, withdraws queued sends.
     private func finalize(_ id: String, as status: VerificationStatus, now: Date) {
         guard var v = verifications[id] else { return }
+        live[Self.liveKey(v.tenantID, v.to, v.purpose)]?.remove(id)
         v.status = status
         v.sealed = nil
         v.updatedAt = now
@@ -375,8 +387,9 @@ public actor MemoryStore: SandiStore {
         for deliveryID in deliveryOrder[id] ?? [] where deliveries[deliveryID]?.status == .queued {
             deliveries[deliveryID]?.status = .canceled
         }
-        for (jobID, state) in jobs where state.record.verificationID == id && !state.done {
-            jobs[jobID]?.done = true
+        for (jobID, state) in jobs where state.record.verificationID == id {
+            _ = state
+            jobs[jobID] = nil
         }
     }
 

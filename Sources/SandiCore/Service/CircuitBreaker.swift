@@ -9,9 +9,9 @@ public struct BreakerPolicy: Sendable, Equatable {
     public var minSamples: Int = 10
     /// Opens when the share of failed sends (failures and sends that got no receipt in time)
     /// reaches this.
-    public var maxFailureRate: Double = 0.5
+    public var maxFailureRate: Double = 0.25
     /// Opens when the median time from send to delivery receipt exceeds this.
-    public var maxMedianLatencySeconds: Double = 30
+    public var maxMedianLatencySeconds: Double = 20
     /// How long it stays open before letting one probe through.
     public var openSeconds: Double = 30
 

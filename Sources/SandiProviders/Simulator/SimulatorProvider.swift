@@ -25,7 +25,8 @@ public final class SimulatorProvider: ChannelProvider {
     private let outbox: any OutboxStore
     private let hasher: CodeHasher
     private let clock: any TimeSource
-    private let state: Mutex<(settings: SimulatorSettings, rng: SeededRandom, pending: [ProviderReceipt])>
+    private let state: Mutex<(settings: SimulatorSettings, rng: SeededRandom, pending: [ProviderReceipt], attempts: [String: UInt64])>
+    private let seed: UInt64
 
     /// `name` tells several simulated routes apart (e.g. two SMS routes in a simulation).
     public init(name: String = "simulator", channels: Set<Channel> = [.whatsapp, .sms, .voice], outbox: any OutboxStore, hasher: CodeHasher, clock: any TimeSource, seed: UInt64 = 0x5A4D_1)  {
@@ -34,7 +35,8 @@ public final class SimulatorProvider: ChannelProvider {
         self.outbox = outbox
         self.hasher = hasher
         self.clock = clock
-        self.state = Mutex((SimulatorSettings(), SeededRandom(seed: seed), []))
+        self.seed = seed
+        self.state = Mutex((SimulatorSettings(), SeededRandom(seed: seed), [], [:]))
     }
 
     /// The current settings.
@@ -47,9 +49,15 @@ public final class SimulatorProvider: ChannelProvider {
     }
 
     public func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderAcceptance {
+        // Each message's dice come from the seed, its destination, channel and attempt number, so a
+        // run repeats under a seed whatever order concurrent sends take.
         let (route, roll, spread) = state.withLock { s in
-            (s.settings.route(channel: message.channel.rawValue, operator: message.operator, country: message.country),
-             Double.random(in: 0..<1, using: &s.rng), Self.normal(&s.rng))
+            let key = message.to + "|" + message.channel.rawValue
+            let attempt = s.attempts[key, default: 0]
+            s.attempts[key] = attempt + 1
+            var rng = SeededRandom(seed: seed ^ Self.stableHash(key) &+ attempt &* 0x9E37_79B9)
+            return (s.settings.route(channel: message.channel.rawValue, operator: message.operator, country: message.country),
+                    Double.random(in: 0..<1, using: &rng), Self.normal(&rng))
         }
         if route.outage { throw .failed("simulated outage") }
         if settings.unreachable[message.channel.rawValue]?.contains(message.to) == true {
@@ -82,6 +90,12 @@ public final class SimulatorProvider: ChannelProvider {
         }
         return ProviderAcceptance(
             providerMessageID: "sim-" + message.deliveryID, receipt: route.receipts ? .delivered : nil, receiptAt: now)
+    }
+
+    static func stableHash(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
     }
 
     /// A standard normal variate (Box–Muller) from the seeded source.
