@@ -12,47 +12,9 @@ public struct RiskController: Sendable {
     }
 
     public func register(on group: RouterGroup<TenantContext>) {
-        group.get("settings/risk", use: settings)
-        group.put("settings/risk", use: saveSettings)
-        group.delete("settings/risk", use: resetSettings)
+        SettingsRoutes(path: "settings/risk", cache: admin.settings) { $0.problems }.register(on: group)
         group.get("risk/prefix-blocks", use: blocks)
         group.delete("risk/prefix-blocks/:prefix", use: lift)
-    }
-
-    struct SettingsBody: Encodable {
-        let settings: RiskSettings
-        let source: String
-        enum Key: String, CodingKey { case settings, source }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(settings, forKey: .settings)
-            try c.encode(source, forKey: .source)
-        }
-    }
-
-    @Sendable func settings(_ request: Request, context: TenantContext) async throws -> Response {
-        let (settings, own) = try await admin.settings.settings(tenantID: context.tenant.id)
-        return try JSONResponse.make(.ok, SettingsBody(settings: settings, source: own ? "tenant" : "defaults"))
-    }
-
-    @Sendable func saveSettings(_ request: Request, context: TenantContext) async throws -> Response {
-        let raw = try await JSONBody.readRaw(request)
-        _ = try JSONBody.parse(raw)
-        let settings: RiskSettings
-        do {
-            settings = try JSONDecoder().decode(RiskSettings.self, from: Data(raw))
-        } catch {
-            throw APIProblem.invalid("the settings document does not have the expected shape: \(Self.explain(error))")
-        }
-        let problems = settings.problems
-        guard problems.isEmpty else { throw VerificationError.invalidRequest(problems) }
-        try await admin.settings.save(tenantID: context.tenant.id, settings, actor: "api")
-        return try JSONResponse.make(.ok, SettingsBody(settings: settings, source: "tenant"))
-    }
-
-    @Sendable func resetSettings(_ request: Request, context: TenantContext) async throws -> Response {
-        try await admin.settings.save(tenantID: context.tenant.id, nil, actor: "api")
-        return Response(status: .noContent)
     }
 
     struct BlockBody: Encodable {
@@ -97,6 +59,44 @@ public struct RiskController: Sendable {
             return "\((c.codingPath + [key]).map(\.stringValue).joined(separator: ".")) is required"
         default:
             return "unreadable"
+        }
+    }
+}
+
+/// `GET`, `PUT`, `DELETE` of one kind of tenant settings document: read (with `source`), save
+/// after validation (422 with per-field errors), back to the server's defaults.
+struct SettingsRoutes<Document: Codable & Sendable>: Sendable {
+    let path: String
+    let cache: TenantDocumentCache<Document>
+    let problems: @Sendable (Document) -> [FieldError]
+
+    struct Body: Encodable {
+        let settings: Document
+        let source: String
+    }
+
+    func register(on group: RouterGroup<TenantContext>) {
+        group.get(RouterPath(path)) { _, context in
+            let (settings, own) = try await cache.settings(tenantID: context.tenant.id)
+            return try JSONResponse.make(.ok, Body(settings: settings, source: own ? "tenant" : "defaults"))
+        }
+        group.put(RouterPath(path)) { request, context in
+            let raw = try await JSONBody.readRaw(request)
+            _ = try JSONBody.parse(raw)
+            let settings: Document
+            do {
+                settings = try JSONDecoder().decode(Document.self, from: Data(raw))
+            } catch {
+                throw APIProblem.invalid("the settings document does not have the expected shape: \(RiskController.explain(error))")
+            }
+            let found = problems(settings)
+            guard found.isEmpty else { throw VerificationError.invalidRequest(found) }
+            try await cache.save(tenantID: context.tenant.id, settings, actor: "api")
+            return try JSONResponse.make(.ok, Body(settings: settings, source: "tenant"))
+        }
+        group.delete(RouterPath(path)) { _, context in
+            try await cache.save(tenantID: context.tenant.id, nil, actor: "api")
+            return Response(status: .noContent)
         }
     }
 }

@@ -39,6 +39,7 @@ public enum SandiRouter {
         VerificationController(service: deps.service, idempotency: idempotency).register(on: v1)
         DeviceController(devices: TrustedDevices(store: deps.store, clock: deps.service.clock), idempotency: idempotency).register(on: v1)
         ProviderController(providers: deps.service.providers, clock: deps.service.clock).register(on: v1)
+        SettingsRoutes(path: "settings/routing", cache: deps.service.routing) { $0.problems }.register(on: v1)
         RiskController(admin: RiskAdmin(store: deps.store, settings: deps.service.riskSettings, clock: deps.service.clock)).register(on: v1)
         if let simulator = deps.simulator {
             DevController(simulator: simulator, store: deps.store, parser: deps.service.parser, idempotency: idempotency).register(on: v1)

@@ -102,6 +102,8 @@ enum SQLiteMigrations {
             """,
             "CREATE INDEX notices_due ON notices(created_at) WHERE done = 0",
             "CREATE INDEX notices_verification ON notices(verification_id)",
+            // The channel that last got a code to each number (routing prefers it next time).
+            "CREATE TABLE last_worked (tenant_id TEXT NOT NULL, to_number TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tenant_id, to_number)) WITHOUT ROWID",
         ]),
     ]
 }

@@ -145,6 +145,7 @@ extension SQLiteStore {
                     """, [.text(outcome.deliveryID), .text(outcome.verificationID), .ms(until)])
             } else if outcome.status.reachedPhone {
                 tx.enqueue("DELETE FROM channel_memory WHERE \(memory) AND \(own)", [.text(outcome.deliveryID), .text(outcome.verificationID)])
+                Self.rememberWorked(tx, deliveryID: outcome.deliveryID, at: outcome.at, gate: own)
             }
             return { !closed.isEmpty }
         }
@@ -168,6 +169,8 @@ extension SQLiteStore {
                 [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])
             if d.status.isFailure {
                 tx.enqueue("UPDATE jobs SET due_at = MIN(due_at, ?) WHERE delivery_id = ? AND kind = 'fallback' AND done = 0", [.ms(at), .text(d.id)])
+            } else if d.status.reachedPhone {
+                Self.rememberWorked(tx, deliveryID: d.id, at: at)
             }
             try Self.insert(tx, events: events)
             return d
@@ -185,12 +188,29 @@ extension SQLiteStore {
         }
     }
 
-    public func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<SandiCore.Channel> {
+    public func channelMemory(tenantID: String, to: String, now: Date) async throws -> ChannelMemory {
         try await read { tx in
-            Set(try await tx.query(
-                "SELECT channel FROM channel_memory WHERE tenant_id = ? AND to_number = ? AND unusable_until > ?",
-                [.text(tenantID), .text(to), .ms(now)]).compactMap { SandiCore.Channel(rawValue: try $0.string("channel")) })
+            var memory = ChannelMemory()
+            let rows = try await tx.query(
+                "SELECT 'u' AS kind, channel, unusable_until AS at FROM channel_memory WHERE tenant_id = ?1 AND to_number = ?2 AND unusable_until > ?3 "
+                + "UNION ALL SELECT 'w', channel, at FROM last_worked WHERE tenant_id = ?1 AND to_number = ?2",
+                [.text(tenantID), .text(to), .ms(now)])
+            for row in rows {
+                guard let channel = SandiCore.Channel(rawValue: try row.string("channel")) else { continue }
+                if try row.string("kind") == "u" { memory.unusable.insert(channel) } else { memory.lastWorked = (channel, try row.date("at")) }
+            }
+            return memory
         }
+    }
+
+    /// Remembers the channel that got a code to the phone, for the next verification to the number.
+    static func rememberWorked(_ tx: SQLiteExecutor.Tx, deliveryID: String, at: Date, gate: String = "1") {
+        tx.enqueue(
+            "INSERT INTO last_worked (tenant_id, to_number, channel, at) "
+            + "SELECT d.tenant_id, v.to_number, d.channel, ?2 FROM deliveries d JOIN verifications v ON v.id = d.verification_id "
+            + "WHERE d.id = ?1 AND \(gate) "
+            + "ON CONFLICT (tenant_id, to_number) DO UPDATE SET channel = excluded.channel, at = excluded.at",
+            [.text(deliveryID), .ms(at)])
     }
 
     public func pendingJobCount() async throws -> Int {

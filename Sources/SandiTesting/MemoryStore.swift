@@ -17,6 +17,8 @@ public actor MemoryStore: SandiStore {
     var outboxMessages: [OutboxMessage] = []
     var unusable: [String: Date] = [:]
     var riskState: [String: RiskStateValue] = [:]
+    var lastWorked: [String: (channel: Channel, at: Date)] = [:]
+    var outboxDeliveries: Set<String> = []
     /// Pending verifications by tenant, destination and purpose, so a start finds what it
     /// supersedes without scanning everything (simulations hold 100,000s of verifications).
     var live: [String: Set<String>] = [:]
@@ -208,6 +210,7 @@ public actor MemoryStore: SandiStore {
             let key = "\(v.tenantID)|\(v.to)|\(d.channel.rawValue)"
             if let until = outcome.unusableUntil { unusable[key] = until }
             if outcome.status.reachedPhone { unusable[key] = nil }
+            if outcome.status.reachedPhone, let d = deliveries[outcome.deliveryID] { rememberWorked(d, at: outcome.at) }
         }
         return true
     }
@@ -224,6 +227,7 @@ public actor MemoryStore: SandiStore {
         guard var d = deliveries[deliveryID] else { return nil }
         guard d.apply(status, at: at, error: error) else { return d }
         deliveries[d.id] = d
+        if d.status.reachedPhone { rememberWorked(d, at: at) }
         if d.status.isFailure {
             for (id, job) in jobs where job.record.deliveryID == d.id && job.record.kind == .fallback && !job.done {
                 jobs[id]?.record.dueAt = min(job.record.dueAt, at)
@@ -241,8 +245,15 @@ public actor MemoryStore: SandiStore {
 
     public func pendingJobCount() async throws -> Int { jobs.values.filter { !$0.done }.count }
 
-    public func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<Channel> {
-        Set(Channel.allCases.filter { channel in unusable["\(tenantID)|\(to)|\(channel.rawValue)"].map { $0 > now } ?? false })
+    public func channelMemory(tenantID: String, to: String, now: Date) async throws -> ChannelMemory {
+        ChannelMemory(
+            unusable: Set(Channel.allCases.filter { channel in unusable["\(tenantID)|\(to)|\(channel.rawValue)"].map { $0 > now } ?? false }),
+            lastWorked: lastWorked["\(tenantID)|\(to)"])
+    }
+
+    private func rememberWorked(_ d: Delivery, at: Date) {
+        guard let v = verifications[d.verificationID] else { return }
+        lastWorked["\(v.tenantID)|\(v.to)"] = (d.channel, at)
     }
 
     // MARK: TenantStore
@@ -317,7 +328,7 @@ public actor MemoryStore: SandiStore {
     // MARK: OutboxStore
 
     public func appendOutbox(_ message: OutboxMessage) async throws -> Bool {
-        guard !outboxMessages.contains(where: { $0.deliveryID == message.deliveryID }) else { return false }
+        guard outboxDeliveries.insert(message.deliveryID).inserted else { return false }
         outboxMessages.append(message)
         return true
     }

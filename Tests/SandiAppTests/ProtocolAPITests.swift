@@ -267,6 +267,7 @@ struct ProtocolAPITests {
             var operations: [(String, String)] = []
             var path: String?
             for line in doc.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.allSatisfy(\.isWhitespace) { continue }  // blank lines inside block scalars
                 if line.hasPrefix("  /"), line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) ; continue }
                 if !line.hasPrefix("  ") || (line.hasPrefix("  ") && !line.hasPrefix("   ") && !line.hasPrefix("  /")) { path = nil }
                 if let p = path, let method = ["get", "post", "put", "delete", "patch"].first(where: { line == "    \($0):" }) {
@@ -279,7 +280,7 @@ struct ProtocolAPITests {
                 "POST /v1/dev/simulator", "GET /v1/dev/simulator", "GET /health/live", "GET /health/ready", "GET /metrics", "GET /openapi.yaml",
                 "GET /v1/settings/risk", "PUT /v1/settings/risk", "DELETE /v1/settings/risk", "GET /v1/risk/prefix-blocks",
                 "DELETE /v1/risk/prefix-blocks/{prefix}", "POST /v1/devices/trust", "POST /v1/devices/check", "POST /v1/devices/revoke",
-                "GET /v1/providers",
+                "GET /v1/providers", "GET /v1/settings/routing", "PUT /v1/settings/routing", "DELETE /v1/settings/routing",
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")
             for (method, path) in operations {

@@ -62,6 +62,21 @@ struct RiskAPITests {
         }
     }
 
+    @Test("routing settings over HTTP: rules validated, applied to the next start")
+    func routingSettings() async throws {
+        try await APIHarness.make().run { api in
+            #expect(try await api.get("/v1/settings/routing")["source"] == "defaults")
+            let bad = try await api.request(.put, "/v1/settings/routing", body: #"{"rules":[{"plan":"sms:0"}]}"#)
+            #expect(bad.status == 422 && bad.code == "invalid_request")
+            let saved = try await api.request(.put, "/v1/settings/routing", body: #"{"rules":[{"name":"id-sms","countries":["ID"],"plan":"sms:30,voice"}]}"#)
+            #expect(saved.status == 200 && saved["source"] == "tenant")
+            let started = try await api.startAnswer("+6281234568200")
+            #expect(started.planChannels == ["sms", "voice"] && started["channel"] == "sms")
+            #expect(try await api.request(.delete, "/v1/settings/routing").status == 204)
+            #expect(try await api.startAnswer("+6281234568201").planChannels == ["whatsapp", "sms", "voice"])
+        }
+    }
+
     @Test("risk settings: defaults, validated saves, record-only mode, reset; every change is an event")
     func settings() async throws {
         try await APIHarness.make().run { api in

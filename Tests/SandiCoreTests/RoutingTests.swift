@@ -175,3 +175,52 @@ struct RoutingTests {
                 == registry.choose(channel: .sms, country: "MY", operator: nil, key: "k", now: now)?.name, "stable per key")
     }
 }
+
+@Suite("Orchestration: plan rules")
+struct PlanRuleTests {
+    @Test("rules by purpose, country and operator choose the plan; the channel that last worked goes first otherwise; forced and known-unusable still win")
+    func rules() async throws {
+        let h = Harness()
+        try await h.service.routing.save(tenantID: "ten_a", RoutingSettings(rules: [
+            PlanRule(name: "id-xl-sms-first", countries: ["ID"], operators: ["XL"], plan: "sms:30,voice"),
+            PlanRule(name: "login-my", purposes: [.login], countries: ["MY"], plan: "whatsapp:20,voice"),
+        ]), actor: "test")
+        let xl = try await h.start("+6281712345678")
+        #expect(xl.plan.steps.map(\.channel) == [.sms, .voice] && xl.plan.steps.first?.timeoutSeconds == 30, "XL numbers: SMS first")
+        let created = try await h.service.events(id: xl.id, tenantID: "ten_a").first { $0.type == "verification.created" }
+        #expect(created?.data["plan_reasons"] == .array(["rule:id-xl-sms-first"]))
+        let telkomsel = try await h.start("+6281234567890")
+        #expect(telkomsel.plan.steps.map(\.channel) == [.whatsapp, .sms, .voice], "other operators: the default plan")
+        let myLogin = try await h.start("+60123456789", purpose: "login")
+        #expect(myLogin.plan.steps.map(\.channel) == [.whatsapp, .voice])
+        let myReset = try await h.start("+60123456789")
+        #expect(myReset.plan.steps.map(\.channel) == [.whatsapp, .sms, .voice], "the MY rule is for logins only")
+        #expect(try await h.start("+6281712345678", channel: "voice").plan.steps.map(\.channel) == [.voice], "a forced channel starts the rule's plan there")
+
+        // Last worked: WhatsApp fails for this number, SMS delivers; the next start goes SMS first.
+        h.provider.answer(.whatsapp, with: .failed)
+        let first = try await h.start("+6281234567001")
+        try await h.deliver()
+        try await h.deliver()
+        #expect(try await h.service.read(id: first.id, tenantID: "ten_a").deliveries.map(\.status) == [.failed, .delivered])
+        h.provider.answer(.whatsapp, with: .delivered)
+        let next = try await h.start("+6281234567001")
+        #expect(next.plan.steps.map(\.channel) == [.sms, .whatsapp, .voice] && next.channel == .sms)
+        let reasons = try await h.service.events(id: next.id, tenantID: "ten_a").first { $0.type == "verification.created" }?.data["plan_reasons"]
+        #expect(reasons == .array(["last_worked:sms"]))
+        #expect(try await h.start("+6281234567001", channel: "whatsapp").channel == .whatsapp, "forced wins over last worked")
+        // Turned off, the default plan again.
+        try await h.service.routing.save(tenantID: "ten_a", RoutingSettings(preferLastWorked: false), actor: "test")
+        #expect(try await h.start("+6281234567001").channel == .whatsapp)
+    }
+
+    @Test("plan text: parsed strictly")
+    func parsing() {
+        #expect(DeliveryPlan(parsing: "whatsapp:40,sms:45,voice") == .standard)
+        #expect(DeliveryPlan(parsing: "sms") == DeliveryPlan(steps: [PlanStep(channel: .sms)]))
+        for bad in ["", "sms:0,voice", "sms,voice", "sms:30,sms", "fax:10,sms", "sms:601,voice", "sms:x,voice"] {
+            #expect(DeliveryPlan(parsing: bad) == nil, "\(bad)")
+        }
+        #expect(RoutingSettings(rules: [PlanRule(plan: "nope")]).problems.map(\.field) == ["rules[0].plan"])
+    }
+}

@@ -62,6 +62,17 @@ public struct DeliveryPlan: Sendable, Equatable, Codable {
         return DeliveryPlan(steps: steps)
     }
 
+    /// The plan with `channel` moved to the front (its timeout kept, 45 s if it had none); the
+    /// plan unchanged when it has no such step.
+    public func preferring(_ channel: Channel) -> DeliveryPlan {
+        guard let index = steps.firstIndex(where: { $0.channel == channel }), index > 0 else { return self }
+        var steps = self.steps
+        var step = steps.remove(at: index)
+        step.timeoutSeconds = step.timeoutSeconds ?? 45
+        steps.insert(step, at: 0)
+        return DeliveryPlan(steps: steps)
+    }
+
     /// The step after the one at `index`, if any.
     public func step(after index: Int) -> (index: Int, step: PlanStep)? {
         let next = index + 1

@@ -128,12 +128,34 @@ public protocol DeliveryQueue: Sendable {
     /// How many jobs are pending.
     func pendingJobCount() async throws -> Int
 
-    /// Channels a destination is known not to use (per tenant), as remembered from providers'
-    /// "undeliverable" answers that have not expired.
-    func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<Channel>
+    /// What the tenant's past sends taught about a destination: channels it cannot use (from
+    /// providers' "undeliverable" answers, not yet expired) and the channel that last worked.
+    func channelMemory(tenantID: String, to: String, now: Date) async throws -> ChannelMemory
+}
+
+/// What a tenant's past sends taught about a destination's channels.
+public struct ChannelMemory: Sendable, Equatable {
+    /// Channels a provider said this destination cannot use, not yet expired.
+    public var unusable: Set<Channel>
+    /// The channel that last got a code to the phone (a delivered or read receipt), and when.
+    public var lastWorked: (channel: Channel, at: Date)?
+
+    public init(unusable: Set<Channel> = [], lastWorked: (channel: Channel, at: Date)? = nil) {
+        self.unusable = unusable
+        self.lastWorked = lastWorked
+    }
+
+    public static func == (a: ChannelMemory, b: ChannelMemory) -> Bool {
+        a.unusable == b.unusable && a.lastWorked?.channel == b.lastWorked?.channel && a.lastWorked?.at == b.lastWorked?.at
+    }
 }
 
 extension DeliveryQueue {
+    /// Channels a destination is known not to use.
+    public func unusableChannels(tenantID: String, to: String, now: Date) async throws -> Set<Channel> {
+        try await channelMemory(tenantID: tenantID, to: to, now: now).unusable
+    }
+
     /// Applies a receipt without events.
     public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
         try await applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: [])

@@ -131,8 +131,7 @@ public struct RiskEngine: Sendable {
     /// Prefix blocks of a tenant live under this key prefix.
     public static func blockKeyPrefix(tenantID: String) -> String { "block|\(tenantID)|" }
     static func blockKey(tenantID: String, prefix: String) -> String { blockKeyPrefix(tenantID: tenantID) + prefix }
-    /// Where a tenant's own risk settings are kept.
-    public static func settingsKey(tenantID: String) -> String { "settings|\(tenantID)" }
+
 
     /// The number prefix the pumping guard watches.
     public static func prefix(of number: PhoneNumber, digits: Int) -> String {

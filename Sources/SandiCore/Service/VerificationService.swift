@@ -69,9 +69,11 @@ public struct VerificationService: Sendable {
     /// Where SIM swap signals come from (nil: not configured).
     public let simSwap: (any SimSwapSignal)?
     public let lineTypes: LineTypeClassifier
+    /// Each tenant's plan rules and last-worked preference.
+    public let routing: RoutingSettingsCache
     let engine = RiskEngine()
 
-    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics(), riskSettings: RiskSettingsCache? = nil, simSwap: (any SimSwapSignal)? = nil, lineTypes: LineTypeClassifier = .bundled) {
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics(), riskSettings: RiskSettingsCache? = nil, simSwap: (any SimSwapSignal)? = nil, lineTypes: LineTypeClassifier = .bundled, routing: RoutingSettingsCache? = nil) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
@@ -84,6 +86,7 @@ public struct VerificationService: Sendable {
         self.riskSettings = riskSettings ?? RiskSettingsCache(store: store, clock: clock)
         self.simSwap = simSwap
         self.lineTypes = lineTypes
+        self.routing = routing ?? RoutingSettingsCache(store: store, clock: clock)
     }
 
     /// Starts a verification: validates, issues a code (stored as HMAC and sealed for delivery),
@@ -133,19 +136,34 @@ public struct VerificationService: Sendable {
         // Channels this destination is known not to use (a provider said so) are skipped, unless
         // the caller forced one of them or nothing else is left; a step-up may rule channels out.
         let avoid = decision.stepUp?.avoidChannels ?? []
-        let unusable = try await store.unusableChannels(tenantID: tenantID, to: number.e164, now: now)
-            .subtracting(forced.map { [$0] } ?? [])
+        let memory = try await store.channelMemory(tenantID: tenantID, to: number.e164, now: now)
+        let unusable = memory.unusable.subtracting(forced.map { [$0] } ?? [])
         let allowed = providers.availableChannels.subtracting(avoid)
-        var plan = options.plan.arranged(forced: forced.flatMap { avoid.contains($0) ? nil : $0 }, available: allowed.subtracting(unusable))
-        if plan.steps.isEmpty { plan = options.plan.arranged(forced: forced, available: allowed) }
+        // The tenant's first matching rule (purpose, country, operator) sets the plan; without one,
+        // the channel that last got a code to this number goes first.
+        let routingSettings = try await routing.settings(tenantID: tenantID).settings
+        var base = options.plan
+        var planReasons: [String] = []
+        if let (index, rule) = routingSettings.rule(purpose: purpose, country: number.country, operator: number.operator),
+           let rulePlan = DeliveryPlan(parsing: rule.plan) {
+            base = rulePlan
+            planReasons.append("rule:" + (rule.name ?? String(index)))
+        } else if forced == nil, routingSettings.preferLastWorked, let worked = memory.lastWorked,
+                  now.timeIntervalSince(worked.at) < Double(routingSettings.lastWorkedDays) * 86_400,
+                  allowed.subtracting(unusable).contains(worked.channel), base.steps.first?.channel != worked.channel {
+            base = base.preferring(worked.channel)
+            planReasons.append("last_worked:" + worked.channel.rawValue)
+        }
+        var plan = base.arranged(forced: forced.flatMap { avoid.contains($0) ? nil : $0 }, available: allowed.subtracting(unusable))
+        if plan.steps.isEmpty { plan = base.arranged(forced: forced, available: allowed) }
         if plan.steps.isEmpty, risk.action == .stepUp {
             // Nothing safe is left to send on: deny rather than send where the risk lies.
             risk.action = .deny
             risk.reasons.append("no_safe_channel")
         }
-        let skipped = options.plan.steps.map(\.channel).filter { unusable.contains($0) && !plan.steps.map(\.channel).contains($0) }
+        let skipped = base.steps.map(\.channel).filter { unusable.contains($0) && !plan.steps.map(\.channel).contains($0) }
         let denied = risk.action == .deny
-        guard denied || !plan.steps.isEmpty, let first = plan.steps.first?.channel ?? forced ?? options.plan.steps.first?.channel
+        guard denied || !plan.steps.isEmpty, let first = plan.steps.first?.channel ?? forced ?? base.steps.first?.channel
         else { throw VerificationError.channelUnavailable(forced ?? .sms) }
         let deliveryID = Identifier.make(.delivery)
         let provider = denied ? nil : providers.choose(channel: first, country: number.country, operator: number.operator, key: deliveryID, now: now)
@@ -182,6 +200,7 @@ public struct VerificationService: Sendable {
                 "plan": .array(plan.steps.map { .string($0.channel.rawValue) }),
                 "forced_channel": forced.map { .string($0.rawValue) } ?? .null,
                 "skipped_channels": .array(skipped.map { .string($0.rawValue) }),
+                "plan_reasons": .array(planReasons.map(JSONValue.string)),
                 "risk_score": .number(Double(risk.score)), "risk_action": .string(risk.action.rawValue),
             ]),
         ]
