@@ -159,7 +159,7 @@ extension SQLiteStore {
         }
     }
 
-    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event]) async throws -> Delivery? {
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event], unusableUntil: Date?) async throws -> Delivery? {
         try await db.write { tx in
             guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
             var d = try Self.decodeDelivery(row)
@@ -167,6 +167,13 @@ extension SQLiteStore {
             tx.enqueue(
                 "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
                 [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])
+            if d.status == .undeliverable, let unusableUntil {
+                tx.enqueue(
+                    "INSERT INTO channel_memory (tenant_id, to_number, channel, unusable_until) "
+                    + "SELECT d.tenant_id, v.to_number, d.channel, ?2 FROM deliveries d JOIN verifications v ON v.id = d.verification_id WHERE d.id = ?1 "
+                    + "ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until",
+                    [.text(d.id), .ms(unusableUntil)])
+            }
             if d.status.isFailure {
                 tx.enqueue("UPDATE jobs SET due_at = MIN(due_at, ?) WHERE delivery_id = ? AND kind = 'fallback' AND done = 0", [.ms(at), .text(d.id)])
             } else if d.status.reachedPhone {

@@ -223,11 +223,14 @@ public actor MemoryStore: SandiStore {
         jobs[jobID] = state
     }
 
-    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event]) async throws -> Delivery? {
+    public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event], unusableUntil: Date?) async throws -> Delivery? {
         guard var d = deliveries[deliveryID] else { return nil }
         guard d.apply(status, at: at, error: error) else { return d }
         deliveries[d.id] = d
         if d.status.reachedPhone { rememberWorked(d, at: at) }
+        if d.status == .undeliverable, let unusableUntil, let v = verifications[d.verificationID] {
+            unusable["\(v.tenantID)|\(v.to)|\(d.channel.rawValue)"] = unusableUntil
+        }
         if d.status.isFailure {
             for (id, job) in jobs where job.record.deliveryID == d.id && job.record.kind == .fallback && !job.done {
                 jobs[id]?.record.dueAt = min(job.record.dueAt, at)

@@ -453,6 +453,27 @@ public enum StoreContract {
             let records = try await store.auditRecords(afterSeq: 0, limit: 100)
             try expect(sealed >= 1 && records.contains { $0.type == "rate_limit.hit" && $0.verificationID == nil }, "tenant-level events are stored and sealed")
         },
+        Check(name: "receipts teach channel memory: undeliverable is remembered, delivered is the last that worked; a failed one pulls its timer") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let first = c.verification.deliveries[0]
+            let timer = DeliveryJobRecord(kind: .fallback, deliveryID: first.id, verificationID: c.verification.id, tenantID: "ten_a", dueAt: t0.addingTimeInterval(40))
+            let claimed = try await store.claimDue(now: t0, owner: "w", leaseSeconds: 30, limit: 10)
+            _ = try await store.complete(SendOutcome(jobID: claimed[0].job.id, leaseOwner: "w", deliveryID: first.id, verificationID: c.verification.id,
+                                                     tenantID: "ten_a", status: .sent, providerMessageID: "m1", error: nil, at: t0, events: [], fallback: nil, timer: timer))
+            try expect(try await store.nextDueAt() == t0.addingTimeInterval(40), "the receipt timer waits")
+            let after = try await store.applyReceipt(deliveryID: first.id, status: .undeliverable, at: t0.addingTimeInterval(2), error: "not on whatsapp",
+                                                     events: [], unusableUntil: t0.addingTimeInterval(86_400))
+            try expect(after?.status == .undeliverable, "applied")
+            try expect(try await store.nextDueAt() == t0.addingTimeInterval(2), "the timer is due at once")
+            let memory = try await store.channelMemory(tenantID: "ten_a", to: c.verification.to, now: t0.addingTimeInterval(3))
+            try expect(memory.unusable == [first.channel], "remembered as unusable: \(memory.unusable)")
+            let other = try Fixtures.creation(to: "+6281234567999", now: t0)
+            _ = try await store.create(other)
+            _ = try await store.applyReceipt(deliveryID: other.verification.deliveries[0].id, status: .delivered, at: t0.addingTimeInterval(5), error: nil, events: [], unusableUntil: nil)
+            let worked = try await store.channelMemory(tenantID: "ten_a", to: "+6281234567999", now: t0.addingTimeInterval(6)).lastWorked
+            try expect(worked?.channel == other.verification.deliveries[0].channel && worked?.at == t0.addingTimeInterval(5), "last worked: \(String(describing: worked))")
+        },
         Check(name: "a blocked start does not supersede the live code") { store in
             let live = try Fixtures.creation(now: t0)
             _ = try await store.create(live)

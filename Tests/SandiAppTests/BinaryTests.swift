@@ -231,6 +231,19 @@ struct BinaryTests {
         }
         #expect(duplicates == 0 && lost == 0)
         print("SIGKILL with pending fallbacks: 20 verifications, \(sentAfter) steps sent after the restart, \(duplicates) duplicates, \(lost) lost, all done \(takeover) after the restart")
+        // Outages start and end on command from the shell too.
+        let (cliStatus, cliOut, _) = try await ServerProcess.run(["simulator", "--url", base(), "--data-dir", dir, "--channel", "whatsapp", "--outage", "true"])
+        #expect(cliStatus == 0 && cliOut.contains(#""outage":true"#), "\(cliOut)")
+        let (_, outageStart) = try await call(client, .POST, base() + "/v1/verifications", key: key, body: #"{"to":"+6281234567099","purpose":"login"}"#)
+        let during = outageStart?.objectValue?["id"]?.stringValue ?? ""
+        var channels: [String] = []
+        for _ in 0..<100 where !channels.contains("sms") {
+            channels = try await deliveries(during).compactMap { $0["channel"]?.stringValue }
+            if !channels.contains("sms") { _ = await server.waitFor("\u{0}never", seconds: 0.05) }
+        }
+        #expect(channels == ["whatsapp", "sms"], "WhatsApp down: straight on to SMS")
+        let (endStatus, endOut, _) = try await ServerProcess.run(["simulator", "--url", base(), "--data-dir", dir, "--channel", "whatsapp", "--outage", "false"])
+        #expect(endStatus == 0 && endOut.contains(#""outage":false"#))
         _ = await server.stop()
         }
     }

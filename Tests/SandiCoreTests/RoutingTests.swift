@@ -59,6 +59,21 @@ struct RoutingTests {
         #expect(h.primary.sent.map(\.code) == h.primary.sent.map { _ in h.primary.sent[0].code }, "the same code")
     }
 
+    @Test("an undeliverable receipt (e.g. not on WhatsApp) falls back at once and is remembered for the number")
+    func undeliverableReceipt() async throws {
+        let h = RoutingHarness()
+        h.primary.answer(.whatsapp, with: .sent)
+        let v = try await h.start()
+        try await h.deliver()
+        let whatsapp = try #require(try await h.read(v.id).deliveries.first)
+        _ = try await h.processor.receipt(deliveryID: whatsapp.id, status: .undeliverable, at: h.clock.now, error: "131026 not on WhatsApp")
+        try await h.deliver()
+        #expect(try await h.read(v.id).deliveries.map(\.channel) == [.whatsapp, .sms])
+        let fallback = try await h.service.events(id: v.id, tenantID: "ten_a").first { $0.type == "delivery.fallback" }
+        #expect(fallback?.data["reason"] == "receipt_undeliverable")
+        #expect(try await h.start().plan.steps.map(\.channel) == [.sms, .voice], "the next code skips WhatsApp")
+    }
+
     @Test("receipts: late, early, twice, out of order; unknown deliveries change nothing; a late delivered stops the plan")
     func receiptOrder() async throws {
         let h = RoutingHarness()

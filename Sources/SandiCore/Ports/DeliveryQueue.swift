@@ -117,7 +117,9 @@ public protocol DeliveryQueue: Sendable {
     /// Applies a delivery receipt if it moves the delivery forward, with `events` (kept only then);
     /// a failed or undeliverable receipt makes the delivery's pending receipt timer due at once, so
     /// the plan moves on now. Returns the delivery after it (unchanged when the receipt was stale).
-    func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event]) async throws -> Delivery?
+    /// An `undeliverable` receipt with `unusableUntil` also remembers that the destination cannot
+    /// use the channel (as a synchronous "undeliverable" answer does).
+    func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event], unusableUntil: Date?) async throws -> Delivery?
 
     /// A delivery by id (any tenant: receipts name deliveries, not tenants).
     func delivery(id: String) async throws -> Delivery?
@@ -158,6 +160,6 @@ extension DeliveryQueue {
 
     /// Applies a receipt without events.
     public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?) async throws -> Delivery? {
-        try await applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: [])
+        try await applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: [], unusableUntil: nil)
     }
 }

@@ -105,7 +105,8 @@ public struct DeliveryProcessor: Sendable {
         case .sent: event("delivery.sent")
         case .queued, .canceled: break
         }
-        guard let after = try await store.applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: events),
+        let unusableUntil = status == .undeliverable ? at.addingTimeInterval(Double(rememberUnusableSeconds)) : nil
+        guard let after = try await store.applyReceipt(deliveryID: deliveryID, status: status, at: at, error: error, events: events, unusableUntil: unusableUntil),
               after.status == status else { return nil }
         if status.reachedPhone && !before.status.reachedPhone {
             providers.breakers.record(provider: before.provider, channel: before.channel, operator: verification?.operator, ok: true,
