@@ -65,7 +65,8 @@ public struct SandiSystem: Sendable {
         let processor = DeliveryProcessor(
             store: store, hasher: hasher, clock: clock, providers: providers,
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
-        let worker = DeliveryWorker(processor: processor, doorbell: doorbell, receiptSources: simulator.map { [$0] } ?? [], logger: logger)
+        let webhooks = WebhookService(store: store, hasher: hasher, clock: clock, sender: HTTPWebhookSender())
+        let worker = DeliveryWorker(processor: processor, doorbell: doorbell, receiptSources: simulator.map { [$0] } ?? [], webhooks: webhooks, logger: logger)
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator,
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
@@ -91,7 +92,7 @@ public struct SandiSystem: Sendable {
     /// The HTTP application.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = SandiRouter.build(HTTPDependencies(
-            service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken))
+            service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken, webhooks: worker.webhooks))
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Sandi"),

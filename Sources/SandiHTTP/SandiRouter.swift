@@ -11,8 +11,10 @@ public struct HTTPDependencies: Sendable {
     public var simulator: SimulatorProvider?
     public var registry: PrometheusCollectorRegistry
     public var metricsToken: String?
+    public var webhooks: WebhookService?
 
-    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil) {
+    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil, webhooks: WebhookService? = nil) {
+        self.webhooks = webhooks
         self.service = service
         self.store = store
         self.simulator = simulator
@@ -40,6 +42,7 @@ public enum SandiRouter {
         DeviceController(devices: TrustedDevices(store: deps.store, clock: deps.service.clock), idempotency: idempotency).register(on: v1)
         ProviderController(providers: deps.service.providers, clock: deps.service.clock).register(on: v1)
         SettingsRoutes(path: "settings/routing", cache: deps.service.routing) { $0.problems }.register(on: v1)
+        if let webhooks = deps.webhooks { WebhookController(webhooks: webhooks, idempotency: idempotency).register(on: v1) }
         RiskController(admin: RiskAdmin(store: deps.store, settings: deps.service.riskSettings, clock: deps.service.clock)).register(on: v1)
         if let simulator = deps.simulator {
             DevController(simulator: simulator, store: deps.store, parser: deps.service.parser, idempotency: idempotency).register(on: v1)

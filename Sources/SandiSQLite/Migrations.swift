@@ -104,6 +104,12 @@ enum SQLiteMigrations {
             "CREATE INDEX notices_verification ON notices(verification_id)",
             // The channel that last got a code to each number (routing prefers it next time).
             "CREATE TABLE last_worked (tenant_id TEXT NOT NULL, to_number TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tenant_id, to_number)) WITHOUT ROWID",
+            // Tenant webhooks (secret sealed: it signs) and their durable delivery queue.
+            "CREATE TABLE webhooks (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL, secret_key_id TEXT NOT NULL, secret_box TEXT NOT NULL, created_at INTEGER NOT NULL, deleted_at INTEGER)",
+            "CREATE INDEX webhooks_tenant ON webhooks(tenant_id) WHERE deleted_at IS NULL",
+            "CREATE TABLE webhook_deliveries (id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL, tenant_id TEXT NOT NULL, event_id TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_result TEXT, lease_owner TEXT, lease_until INTEGER, finished_at INTEGER)",
+            "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE status = 'pending'",
+            "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, next_at)",
         ]),
     ]
 }

@@ -19,6 +19,10 @@ public actor MemoryStore: SandiStore {
     var riskState: [String: RiskStateValue] = [:]
     var lastWorked: [String: (channel: Channel, at: Date)] = [:]
     var outboxDeliveries: Set<String> = []
+    var webhookList: [Webhook] = []
+    var webhookQueue: [String: (delivery: WebhookDelivery, owner: String?, leaseUntil: Date?)] = [:]
+    /// Events before this index were fanned out to webhooks (nil: not started, begins at the end).
+    var webhookCursor: Int?
     /// Pending verifications by tenant, destination and purpose, so a start finds what it
     /// supersedes without scanning everything (simulations hold 100,000s of verifications).
     var live: [String: Set<String>] = [:]
@@ -471,5 +475,81 @@ extension MemoryStore {
 
     public func notices(verificationID: String, tenantID: String) async throws -> [Notice] {
         noticeList.map(\.notice).filter { $0.verificationID == verificationID && $0.tenantID == tenantID }
+    }
+}
+
+// MARK: WebhookStore
+
+extension MemoryStore {
+    public func createWebhook(_ webhook: Webhook) async throws {
+        webhookList.append(webhook)
+        if webhookCursor == nil { webhookCursor = events.count }
+    }
+
+    public func webhooks(tenantID: String) async throws -> [Webhook] { webhookList.filter { $0.tenantID == tenantID } }
+
+    public func deleteWebhook(id: String, tenantID: String) async throws -> Bool {
+        guard let index = webhookList.firstIndex(where: { $0.id == id && $0.tenantID == tenantID }) else { return false }
+        webhookList.remove(at: index)
+        for (key, entry) in webhookQueue where entry.delivery.webhookID == id { webhookQueue[key] = nil }
+        return true
+    }
+
+    public func fanOutEvents(limit: Int, now: Date, payload: @escaping @Sendable (Event) -> String) async throws -> Int {
+        let start = webhookCursor ?? events.count
+        let batch = events[start..<min(events.count, start + limit)]
+        for event in batch {
+            for webhook in webhookList where webhook.tenantID == event.tenantID && webhook.wants(event.type) && event.createdAt >= webhook.createdAt {
+                let delivery = WebhookDelivery(webhookID: webhook.id, tenantID: webhook.tenantID, eventID: event.id, payload: payload(event), nextAt: now)
+                webhookQueue[delivery.id] = (delivery, nil, nil)
+            }
+        }
+        webhookCursor = start + batch.count
+        return batch.count
+    }
+
+    public func claimWebhookDeliveries(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [(WebhookDelivery, Webhook)] {
+        var out: [(WebhookDelivery, Webhook)] = []
+        for key in webhookQueue.keys.sorted() where out.count < limit {
+            guard var entry = webhookQueue[key], entry.delivery.status == .pending, entry.delivery.nextAt <= now,
+                  entry.leaseUntil.map({ $0 <= now }) ?? true,
+                  let webhook = webhookList.first(where: { $0.id == entry.delivery.webhookID }) else { continue }
+            entry.owner = owner
+            entry.leaseUntil = now.addingTimeInterval(leaseSeconds)
+            entry.delivery.attempts += 1
+            webhookQueue[key] = entry
+            out.append((entry.delivery, webhook))
+        }
+        return out.sorted { ($0.0.nextAt, $0.0.id) < ($1.0.nextAt, $1.0.id) }
+    }
+
+    public func finishWebhookDelivery(id: String, owner: String, delivered: Bool, result: String, retryAt: Date?, at: Date) async throws {
+        guard var entry = webhookQueue[id], entry.owner == owner, entry.delivery.status == .pending else { return }
+        entry.delivery.lastResult = result
+        entry.leaseUntil = nil
+        if delivered {
+            entry.delivery.status = .delivered
+        } else if let retryAt {
+            entry.delivery.nextAt = retryAt
+        } else {
+            entry.delivery.status = .dead
+        }
+        webhookQueue[id] = entry
+    }
+
+    public func webhookDeliveries(webhookID: String, tenantID: String, status: WebhookDelivery.Status?, limit: Int) async throws -> [WebhookDelivery] {
+        Array(webhookQueue.values.map(\.delivery).filter { $0.webhookID == webhookID && $0.tenantID == tenantID && (status == nil || $0.status == status) }
+            .sorted { ($0.nextAt, $0.id) > ($1.nextAt, $1.id) }.prefix(limit))
+    }
+
+    public func replayWebhookDelivery(id: String, tenantID: String, now: Date) async throws -> Bool {
+        guard var entry = webhookQueue[id], entry.delivery.tenantID == tenantID, entry.delivery.status != .pending else { return false }
+        entry.delivery.status = .pending
+        entry.delivery.attempts = 0
+        entry.delivery.nextAt = now
+        entry.owner = nil
+        entry.leaseUntil = nil
+        webhookQueue[id] = entry
+        return true
     }
 }

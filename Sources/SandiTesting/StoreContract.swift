@@ -474,6 +474,40 @@ public enum StoreContract {
             let worked = try await store.channelMemory(tenantID: "ten_a", to: "+6281234567999", now: t0.addingTimeInterval(6)).lastWorked
             try expect(worked?.channel == other.verification.deliveries[0].channel && worked?.at == t0.addingTimeInterval(5), "last worked: \(String(describing: worked))")
         },
+        Check(name: "webhooks: fan-out of later matching events per tenant, leased claims, retry, dead letter, replay, delete") { store in
+            let sealed = SealedCode(keyID: "k", box: "b")
+            let before = Event(tenantID: "ten_a", verificationID: nil, type: "verification.created", createdAt: t0)
+            try await store.updateRiskState(keys: [], now: t0) { _ in ((), RiskStateWrite(events: [before])) }
+            let hook = Webhook(tenantID: "ten_a", url: "http://127.0.0.1:1/h", events: ["verification.created"], sealedSecret: sealed, createdAt: t0)
+            try await store.createWebhook(hook)
+            try await store.createWebhook(Webhook(tenantID: "ten_b", url: "http://127.0.0.1:1/b", events: ["*"], sealedSecret: sealed, createdAt: t0))
+            let later = [Event(tenantID: "ten_a", verificationID: nil, type: "verification.created", createdAt: t0.addingTimeInterval(1)),
+                         Event(tenantID: "ten_a", verificationID: nil, type: "delivery.sent", createdAt: t0.addingTimeInterval(1))]
+            try await store.updateRiskState(keys: [], now: t0) { _ in ((), RiskStateWrite(events: later)) }
+            _ = try await store.fanOutEvents(limit: 100, now: t0.addingTimeInterval(2)) { $0.id }
+            let second = try await store.fanOutEvents(limit: 100, now: t0.addingTimeInterval(2)) { $0.id }
+            try expect(second == 0, "the cursor moved on")
+            let claimed = try await store.claimWebhookDeliveries(now: t0.addingTimeInterval(2), owner: "w", leaseSeconds: 60, limit: 10)
+            try expect(claimed.map(\.0.payload) == [later[0].id] && claimed.first?.1.id == hook.id, "one delivery: the later, subscribed event of ten_a: \(claimed.map(\.0.payload))")
+            try expect(try await store.claimWebhookDeliveries(now: t0.addingTimeInterval(3), owner: "x", leaseSeconds: 60, limit: 10).isEmpty, "leased")
+            let id = claimed[0].0.id
+            try await store.finishWebhookDelivery(id: id, owner: "w", delivered: false, result: "http_500", retryAt: t0.addingTimeInterval(20), at: t0.addingTimeInterval(3))
+            try expect(try await store.claimWebhookDeliveries(now: t0.addingTimeInterval(10), owner: "w", leaseSeconds: 60, limit: 10).isEmpty, "not due before its retry")
+            let again = try await store.claimWebhookDeliveries(now: t0.addingTimeInterval(20), owner: "w", leaseSeconds: 60, limit: 10)
+            try expect(again.first?.0.attempts == 2, "second attempt counted")
+            try await store.finishWebhookDelivery(id: id, owner: "w", delivered: false, result: "unreachable", retryAt: nil, at: t0.addingTimeInterval(21))
+            let dead = try await store.webhookDeliveries(webhookID: hook.id, tenantID: "ten_a", status: .dead, limit: 10)
+            try expect(dead.map(\.id) == [id] && dead.first?.lastResult == "unreachable", "parked")
+            try expect(try await store.replayWebhookDelivery(id: id, tenantID: "ten_b", now: t0) == false, "tenant-scoped")
+            try expect(try await store.replayWebhookDelivery(id: id, tenantID: "ten_a", now: t0.addingTimeInterval(30)), "replayed")
+            try expect(try await store.claimWebhookDeliveries(now: t0.addingTimeInterval(30), owner: "w", leaseSeconds: 60, limit: 10).count == 1, "due again after the replay")
+            let foreignDelete = try await store.deleteWebhook(id: hook.id, tenantID: "ten_b")
+            let ownDelete = try await store.deleteWebhook(id: hook.id, tenantID: "ten_a")
+            try expect(!foreignDelete && ownDelete, "deleted by its tenant only")
+            let remainingA = try await store.webhooks(tenantID: "ten_a")
+            let remainingB = try await store.webhooks(tenantID: "ten_b")
+            try expect(remainingA.isEmpty && remainingB.count == 1, "the other tenant keeps its webhook")
+        },
         Check(name: "a blocked start does not supersede the live code") { store in
             let live = try Fixtures.creation(now: t0)
             _ = try await store.create(live)

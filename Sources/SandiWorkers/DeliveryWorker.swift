@@ -33,8 +33,11 @@ public struct DeliveryWorker: Service {
     public let logger: Logger
     /// Providers whose delivery receipts are collected by polling (the simulator).
     public let receiptSources: [any ReceiptSource]
+    /// Tenant webhooks, fanned out and delivered each sweep.
+    public let webhooks: WebhookService?
 
-    public init(processor: DeliveryProcessor, doorbell: Doorbell, options: DeliveryWorkerOptions = DeliveryWorkerOptions(), owner: String = "worker-" + Identifier.randomBase32(bytes: 5), receiptSources: [any ReceiptSource] = [], logger: Logger) {
+    public init(processor: DeliveryProcessor, doorbell: Doorbell, options: DeliveryWorkerOptions = DeliveryWorkerOptions(), owner: String = "worker-" + Identifier.randomBase32(bytes: 5), receiptSources: [any ReceiptSource] = [], webhooks: WebhookService? = nil, logger: Logger) {
+        self.webhooks = webhooks
         self.processor = processor
         self.doorbell = doorbell
         self.options = options
@@ -70,6 +73,7 @@ public struct DeliveryWorker: Service {
                     processor.metrics.queueDepth(try await processor.store.pendingJobCount())
                     // Seal new events into the audit chain.
                     while try await processor.store.sealAudit(limit: 1000) == 1000 {}
+                    try await webhooks?.runOnce(owner: owner)
                     lastSweep = ContinuousClock.now
                 }
                 if handled == 0 {

@@ -280,6 +280,8 @@ struct ProtocolAPITests {
                 "POST /v1/dev/simulator", "GET /v1/dev/simulator", "GET /health/live", "GET /health/ready", "GET /metrics", "GET /openapi.yaml",
                 "GET /v1/settings/risk", "PUT /v1/settings/risk", "DELETE /v1/settings/risk", "GET /v1/risk/prefix-blocks",
                 "DELETE /v1/risk/prefix-blocks/{prefix}", "POST /v1/devices/trust", "POST /v1/devices/check", "POST /v1/devices/revoke",
+                "POST /v1/webhooks", "GET /v1/webhooks", "DELETE /v1/webhooks/{id}", "GET /v1/webhooks/{id}/deliveries",
+                "POST /v1/webhooks/deliveries/{id}/replay",
                 "GET /v1/providers", "GET /v1/settings/routing", "PUT /v1/settings/routing", "DELETE /v1/settings/routing",
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")

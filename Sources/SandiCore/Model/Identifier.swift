@@ -15,6 +15,8 @@ public enum Identifier {
         case message = "msg"
         case notice = "ntc"
         case deviceToken = "dvt"
+        case webhook = "whk"
+        case webhookDelivery = "whd"
     }
 
     static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
