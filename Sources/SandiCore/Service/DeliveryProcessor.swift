@@ -57,12 +57,7 @@ public struct DeliveryProcessor: Sendable {
             operator: verification.operator, code: code,
             text: renderer.render(channel: delivery.channel, code: code, purpose: verification.purpose, locale: verification.locale, ttlSeconds: ttl, transaction: verification.transaction),
             locale: verification.locale, purpose: verification.purpose, ttlSeconds: ttl)
-        let sent: Swift.Result<ProviderAcceptance, ProviderError>
-        do throws(ProviderError) {
-            sent = .success(try await provider.send(message))
-        } catch {
-            sent = .failure(error)
-        }
+        let sent = await Self.attempt(provider, message)
         switch sent {
         case .success(let acceptance):
             return try await finish(claimed, owner: owner, status: acceptance.receipt ?? .sent, messageID: acceptance.providerMessageID, error: nil, fallback: false)
@@ -137,15 +132,19 @@ public struct DeliveryProcessor: Sendable {
             to: notice.to, country: notice.country, operator: notice.operator, code: "",
             text: renderer.renderNotice(notice.kind, purpose: notice.purpose, locale: notice.locale),
             locale: notice.locale, purpose: notice.purpose, ttlSeconds: 0)
-        let sent: Swift.Result<ProviderAcceptance, ProviderError>
-        do throws(ProviderError) {
-            sent = .success(try await provider.send(message))
-        } catch {
-            sent = .failure(error)
-        }
+        let sent = await Self.attempt(provider, message)
         switch sent {
         case .success(let acceptance): try await finish(acceptance.receipt ?? .sent, nil)
         case .failure(let error): if notice.attempts >= maxTransientAttempts { try await finish(.failed, "\(error)") }
+        }
+    }
+
+    /// One send, its typed outcome as a value.
+    static func attempt(_ provider: any ChannelProvider, _ message: OutboundMessage) async -> Swift.Result<ProviderAcceptance, ProviderError> {
+        do throws(ProviderError) {
+            return .success(try await provider.send(message))
+        } catch {
+            return .failure(error)
         }
     }
 

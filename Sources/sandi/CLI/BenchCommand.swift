@@ -18,16 +18,18 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() async throws {
-        let key: String
-        if let apiKey {
-            key = apiKey
-        } else if let text = try? String(contentsOfFile: dataDir + "/demo-api-key", encoding: .utf8) {
-            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            throw ValidationError("no --api-key and no \(dataDir)/demo-api-key")
-        }
+        let key = try resolveAPIKey(apiKey, dataDir: dataDir)
         let bench = LoadBenchmark(options: .init(baseURL: url, apiKey: key, concurrency: concurrency, seconds: seconds, rounds: rounds))
         let results = try await bench.run { line in if !json { print(line) } }
         print(BenchReport.render(results, concurrency: concurrency, json: json))
     }
+}
+
+/// The key given with --api-key, else the data directory's demo key.
+func resolveAPIKey(_ apiKey: String?, dataDir: String) throws -> String {
+    if let apiKey { return apiKey }
+    guard let text = try? String(contentsOfFile: dataDir + "/demo-api-key", encoding: .utf8) else {
+        throw ValidationError("no --api-key and no \(dataDir)/demo-api-key")
+    }
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
 }

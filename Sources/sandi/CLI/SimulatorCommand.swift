@@ -28,14 +28,7 @@ struct SimulatorCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated E.164 numbers that cannot use the channel.") var unreachable: String?
 
     func run() async throws {
-        let key: String
-        if let apiKey {
-            key = apiKey
-        } else if let text = try? String(contentsOfFile: dataDir + "/demo-api-key", encoding: .utf8) {
-            key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            throw ValidationError("no --api-key and no \(dataDir)/demo-api-key")
-        }
+        let key = try resolveAPIKey(apiKey, dataDir: dataDir)
         var change: [String: Any] = [:]
         if let channel { change["channel"] = channel }
         if let op { change["operator"] = op }
