@@ -36,7 +36,6 @@ public actor MemoryStore: SandiStore {
     /// "done" (a completion or claim of it answers as for a done job).
     struct JobState {
         var record: DeliveryJobRecord
-        var done = false
         var leaseOwner: String?
         var leaseUntil: Date?
         var attempts = 0
@@ -165,7 +164,7 @@ public actor MemoryStore: SandiStore {
     // MARK: DeliveryQueue
 
     public func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob] {
-        let due = jobs.values.filter { !$0.done && $0.record.dueAt <= now && ($0.leaseUntil.map { $0 <= now } ?? true) }
+        let due = jobs.values.filter { $0.record.dueAt <= now && ($0.leaseUntil.map { $0 <= now } ?? true) }
             .sorted { ($0.record.dueAt, $0.record.id) < ($1.record.dueAt, $1.record.id) }
         var claimed: [ClaimedJob] = []
         for var state in due where claimed.count < limit {
@@ -188,7 +187,7 @@ public actor MemoryStore: SandiStore {
     }
 
     public func complete(_ outcome: SendOutcome) async throws -> Bool {
-        guard let state = jobs[outcome.jobID], !state.done, state.leaseOwner == outcome.leaseOwner else { return false }
+        guard let state = jobs[outcome.jobID], state.leaseOwner == outcome.leaseOwner else { return false }
         jobs[outcome.jobID] = nil
         if var d = deliveries[outcome.deliveryID], d.status == .queued {
             d.apply(outcome.status, at: outcome.at, error: outcome.error)
@@ -220,7 +219,7 @@ public actor MemoryStore: SandiStore {
     }
 
     public func release(jobID: String, owner: String, dueAt: Date) async throws {
-        guard var state = jobs[jobID], !state.done, state.leaseOwner == owner else { return }
+        guard var state = jobs[jobID], state.leaseOwner == owner else { return }
         state.leaseOwner = nil
         state.leaseUntil = nil
         state.record.dueAt = dueAt
@@ -236,7 +235,7 @@ public actor MemoryStore: SandiStore {
             unusable["\(v.tenantID)|\(v.to)|\(d.channel.rawValue)"] = unusableUntil
         }
         if d.status.isFailure {
-            for (id, job) in jobs where job.record.deliveryID == d.id && job.record.kind == .fallback && !job.done {
+            for (id, job) in jobs where job.record.deliveryID == d.id && job.record.kind == .fallback {
                 jobs[id]?.record.dueAt = min(job.record.dueAt, at)
             }
         }
@@ -247,10 +246,10 @@ public actor MemoryStore: SandiStore {
     public func delivery(id: String) async throws -> Delivery? { deliveries[id] }
 
     public func nextDueAt() async throws -> Date? {
-        jobs.values.filter { !$0.done }.map { max($0.record.dueAt, $0.leaseUntil ?? $0.record.dueAt) }.min()
+        jobs.values.map { max($0.record.dueAt, $0.leaseUntil ?? $0.record.dueAt) }.min()
     }
 
-    public func pendingJobCount() async throws -> Int { jobs.values.filter { !$0.done }.count }
+    public func pendingJobCount() async throws -> Int { jobs.count }
 
     public func channelMemory(tenantID: String, to: String, now: Date) async throws -> ChannelMemory {
         ChannelMemory(
@@ -405,10 +404,7 @@ public actor MemoryStore: SandiStore {
         for deliveryID in deliveryOrder[id] ?? [] where deliveries[deliveryID]?.status == .queued {
             deliveries[deliveryID]?.status = .canceled
         }
-        for (jobID, state) in jobs where state.record.verificationID == id {
-            _ = state
-            jobs[jobID] = nil
-        }
+        for (jobID, state) in jobs where state.record.verificationID == id { jobs[jobID] = nil }
     }
 
 }

@@ -27,8 +27,8 @@ struct RiskBench {
     }
 
     mutating func approve(_ number: PhoneNumber, userRef: String? = nil, context: ClientContext = ClientContext(), now: Date) {
-        let keys = engine.approvalKeys(tenantID: "ten_a", userRef: userRef, number: number, settings)
-        apply(engine.recordApproval(tenantID: "ten_a", userRef: userRef, number: number, context: context, settings, now: now, state: visible(keys, now: now)))
+        let keys = engine.approvalKeys(tenantID: "ten_a", userRef: userRef, e164: number.e164, settings)
+        apply(engine.recordApproval(tenantID: "ten_a", userRef: userRef, e164: number.e164, country: number.country, context: context, settings, now: now, state: visible(keys, now: now)))
     }
 }
 

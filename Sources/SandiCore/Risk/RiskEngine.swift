@@ -134,9 +134,9 @@ public struct RiskEngine: Sendable {
 
 
     /// The number prefix the pumping guard watches.
-    public static func prefix(of number: PhoneNumber, digits: Int) -> String {
-        String(number.e164.dropFirst().prefix(digits))
-    }
+    public static func prefix(of number: PhoneNumber, digits: Int) -> String { prefix(of: number.e164, digits: digits) }
+
+    static func prefix(of e164: String, digits: Int) -> String { String(e164.dropFirst().prefix(digits)) }
 
     /// The value a limit rule counts by for this request (nil: the rule does not apply).
     func limitValue(_ rule: LimitRule, _ facts: StartFacts) -> String? {
@@ -334,18 +334,19 @@ public struct RiskEngine: Sendable {
     // MARK: approval
 
     /// Keys `recordApproval` reads.
-    public func approvalKeys(tenantID: String, userRef: String?, number: PhoneNumber, _ settings: RiskSettings) -> [String] {
-        var keys = [Self.pumpApprovalsKey(tenantID: tenantID, prefix: Self.prefix(of: number, digits: settings.pumping.prefixDigits))]
+    public func approvalKeys(tenantID: String, userRef: String?, e164: String, _ settings: RiskSettings) -> [String] {
+        var keys = [Self.pumpApprovalsKey(tenantID: tenantID, prefix: Self.prefix(of: e164, digits: settings.pumping.prefixDigits))]
         if let userRef { keys.append(Self.profileKey(tenantID: tenantID, userRef: userRef)) }
         return keys
     }
 
     /// What an approved verification teaches: the user's profile, and the prefix's conversion.
-    public func recordApproval(tenantID: String, userRef: String?, number: PhoneNumber, context: ClientContext, _ settings: RiskSettings, now: Date, state: [String: String]) -> RiskStateWrite {
+    /// `e164` and `country` are the verification's own (already analysed at start).
+    public func recordApproval(tenantID: String, userRef: String?, e164: String, country: String?, context: ClientContext, _ settings: RiskSettings, now: Date, state: [String: String]) -> RiskStateWrite {
         let nowMs = Timestamp.millis(now)
         var write = RiskStateWrite()
         let pumping = settings.pumping
-        let approvalsKey = Self.pumpApprovalsKey(tenantID: tenantID, prefix: Self.prefix(of: number, digits: pumping.prefixDigits))
+        let approvalsKey = Self.pumpApprovalsKey(tenantID: tenantID, prefix: Self.prefix(of: e164, digits: pumping.prefixDigits))
         var approvals = WindowCounter(encoded: state[approvalsKey])
         approvals.add(now: nowMs, windowSeconds: pumping.windowSeconds, keepSeconds: 2 * pumping.windowSeconds)
         write.values[approvalsKey] = RiskStateValue(approvals.encoded, expiresAt: now.addingTimeInterval(Double(2 * pumping.windowSeconds)))
@@ -359,10 +360,10 @@ public struct RiskEngine: Sendable {
                 profile.devices[Self.digest(device)] = nowMs
                 if profile.devices.count > 20, let oldest = profile.devices.min(by: { $0.value < $1.value }) { profile.devices[oldest.key] = nil }
             }
-            let numberHash = Self.digest(number.e164)
+            let numberHash = Self.digest(e164)
             if profile.numbers[numberHash] == nil { profile.numbers[numberHash] = nowMs }
             if profile.numbers.count > 10, let oldest = profile.numbers.min(by: { $0.value < $1.value }) { profile.numbers[oldest.key] = nil }
-            profile.numberCountries.insert(number.country)
+            if let country { profile.numberCountries.insert(country) }
             if let country = context.ipCountry?.uppercased() { profile.ipCountries.insert(country) }
             profile.hours[Self.hour(of: nowMs)] += 1
             write.values[key] = RiskStateValue((try? Self.encode(profile)) ?? "", expiresAt: now.addingTimeInterval(400 * 86_400))

@@ -72,7 +72,7 @@ public struct ProviderRegistry: Sendable {
     public func choose(channel: Channel, country: String?, operator: String?, key: String, now: Date) -> (any ChannelProvider)? {
         let serving = (byChannel[channel] ?? []).filter { route in country.map { c in route.countries.map { $0.contains(c) } ?? true } ?? true }
         guard !serving.isEmpty else { return nil }
-        var seed = Self.stableHash(key)
+        var seed = StableHash.fnv1a(key)
         for priority in Array(Set(serving.map(\.priority))).sorted() {
             var group = serving.filter { $0.priority == priority }
             while !group.isEmpty {
@@ -90,8 +90,13 @@ public struct ProviderRegistry: Sendable {
         return serving.first?.provider
     }
 
-    /// FNV-1a: a hash that is the same in every process (Swift's `hashValue` is seeded per run).
-    static func stableHash(_ text: String) -> UInt64 {
+}
+
+/// A hash that is the same in every process and run (Swift's `hashValue` is seeded per run):
+/// for stable weighted picks and seeded simulations, never for security.
+public enum StableHash {
+    /// FNV-1a, 64 bits.
+    public static func fnv1a(_ text: String) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return hash

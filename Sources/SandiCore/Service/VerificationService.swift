@@ -268,14 +268,13 @@ public struct VerificationService: Sendable {
 
     /// Teaches the risk state what an approval proved: the user's device, number, countries and
     /// hour, and one more conversion for the number's prefix.
-    private func recordApproval(_ verification: Verification, at now: Date) async throws {
-        guard let number = try? parser.parse(verification.to) else { return }
-        let (settings, _) = try await riskSettings.settings(tenantID: verification.tenantID)
+    private func recordApproval(_ verification: Verification, settings: RiskSettings, at now: Date) async throws {
         let engine = self.engine
-        let keys = engine.approvalKeys(tenantID: verification.tenantID, userRef: verification.userRef, number: number, settings)
+        let v = verification
+        let keys = engine.approvalKeys(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, settings)
         try await store.updateRiskState(keys: keys, now: now) { state in
-            ((), engine.recordApproval(tenantID: verification.tenantID, userRef: verification.userRef, number: number,
-                                       context: verification.context, settings, now: now, state: state))
+            ((), engine.recordApproval(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, country: v.country,
+                                       context: v.context, settings, now: now, state: state))
         }
     }
 
@@ -380,9 +379,10 @@ public struct VerificationService: Sendable {
         switch applied {
         case .approved(let after):
             metrics.checked(purpose: verification.purpose, outcome: "approved")
-            try await recordApproval(verification, at: now)
+            let settings = try await riskSettings.settings(tenantID: verification.tenantID).settings
+            try await recordApproval(verification, settings: settings, at: now)
             let kind: NoticeKind? = verification.purpose == .passwordReset ? .passwordReset : verification.purpose == .phoneChange ? .phoneChange : nil
-            if let kind, try await riskSettings.settings(tenantID: verification.tenantID).settings.notifications.afterApproval {
+            if let kind, settings.notifications.afterApproval {
                 try await queueNotice(kind, for: verification, used: verification.channel)
             }
             return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,

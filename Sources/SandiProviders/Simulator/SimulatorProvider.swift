@@ -55,7 +55,7 @@ public final class SimulatorProvider: ChannelProvider {
             let key = message.to + "|" + message.channel.rawValue
             let attempt = s.attempts[key, default: 0]
             s.attempts[key] = attempt + 1
-            var rng = SeededRandom(seed: seed ^ Self.stableHash(key) &+ attempt &* 0x9E37_79B9)
+            var rng = SeededRandom(seed: seed ^ StableHash.fnv1a(key) &+ attempt &* 0x9E37_79B9)
             return (s.settings.route(channel: message.channel.rawValue, operator: message.operator, country: message.country),
                     Double.random(in: 0..<1, using: &rng), Self.normal(&rng))
         }
@@ -90,12 +90,6 @@ public final class SimulatorProvider: ChannelProvider {
         }
         return ProviderAcceptance(
             providerMessageID: "sim-" + message.deliveryID, receipt: route.receipts ? .delivered : nil, receiptAt: now)
-    }
-
-    static func stableHash(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
     }
 
     /// A standard normal variate (Box–Muller) from the seeded source.
