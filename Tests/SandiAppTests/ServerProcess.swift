@@ -30,9 +30,20 @@ final class ServerProcess: Sendable {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        out.fileHandleForReading.readabilityHandler = { [weak self] handle in self?.append(handle.availableData, toStderr: false) }
-        err.fileHandleForReading.readabilityHandler = { [weak self] handle in self?.append(handle.availableData, toStderr: true) }
         try process.run()
+        // Each pipe is drained by a thread of its own with blocking reads until end of file.
+        // (`readabilityHandler` keeps a dispatch source on the descriptor after EOF, which crashed
+        // the test process in libdispatch once descriptors were reused.)
+        for (handle, toStderr) in [(out.fileHandleForReading, false), (err.fileHandleForReading, true)] {
+            let thread = Thread { [weak self] in
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
+                    self?.append(data, toStderr: toStderr)
+                }
+            }
+            thread.start()
+        }
     }
 
     private func append(_ data: Data, toStderr: Bool) {
