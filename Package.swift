@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // Domain: codes, policies, plans, numbers, ports. No I/O.
@@ -41,15 +43,33 @@ let package = Package(
             dependencies: ["SandiCore"],
             swiftSettings: strict
         ),
+        // What the SQL storage adapters share: decoding domain records from rows, JSON columns.
+        .target(
+            name: "SandiStorage",
+            dependencies: ["SandiCore"],
+            swiftSettings: strict
+        ),
         // Storage adapter over sqlite-nio.
         .target(
             name: "SandiSQLite",
             dependencies: [
-                "SandiCore",
+                "SandiCore", "SandiStorage",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Storage adapter over PostgresClient (postgres-nio): several nodes on one database.
+        .target(
+            name: "SandiPostgres",
+            dependencies: [
+                "SandiCore", "SandiStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -96,7 +116,7 @@ let package = Package(
         .target(
             name: "SandiApp",
             dependencies: [
-                "SandiCore", "SandiSQLite", "SandiProviders", "SandiWorkers", "SandiHTTP", "SandiTesting",
+                "SandiCore", "SandiSQLite", "SandiPostgres", "SandiProviders", "SandiWorkers", "SandiHTTP", "SandiTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,13 +140,13 @@ let package = Package(
         .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting"], swiftSettings: strict),
         .testTarget(
             name: "SandiStorageTests",
-            dependencies: ["SandiCore", "SandiTesting", "SandiSQLite"],
+            dependencies: ["SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SandiAppTests",
             dependencies: [
-                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite",
+                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

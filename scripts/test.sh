@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# Builds Sandi and runs every test (unit, store contract on memory and SQLite, HTTP, real binary).
+# Builds Sandi and runs every test (unit, store contract on memory, SQLite and PostgreSQL, HTTP,
+# real binary, several nodes on one PostgreSQL).
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter SandiCoreTests]
+# PostgreSQL: a throw-away server is started on a loopback port (scripts/postgres.sh) unless
+# SANDI_TEST_DATABASE_URL names one already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift build --build-tests
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+pgdir=""
+cleanup() {
+  rm -f "$log"
+  if [[ -n "$pgdir" ]]; then scripts/postgres.sh stop "$pgdir"; fi
+}
+trap cleanup EXIT
+if [[ -z "${SANDI_TEST_DATABASE_URL:-}" ]]; then
+  eval "$(scripts/postgres.sh start)"
+  pgdir="$SANDI_TEST_PGDATA"
+  echo "PostgreSQL for the tests: $SANDI_TEST_DATABASE_URL"
+fi
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -1,5 +1,6 @@
 import Foundation
 public import SandiCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -14,7 +15,7 @@ extension SQLiteStore {
             let after = head?.column("seq")?.integer ?? 0
             let records = try await tx.query(
                 "SELECT \(Self.auditColumns) FROM events e LEFT JOIN audit_links l ON l.seq = e.seq WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
-                [.integer(after), .integer(limit)]).map(Self.decodeAudit)
+                [.integer(after), .integer(limit)]).map(StoredRecords.audit)
             let links = AuditChain.seal(records, after: head?.optionalString("hash"))
             guard !links.isEmpty else { return 0 }
             // One statement for the whole pass, so sealing stays off the hot path.
@@ -29,15 +30,8 @@ extension SQLiteStore {
         try await read { tx in
             try await tx.query(
                 "SELECT \(Self.auditColumns) FROM events e LEFT JOIN audit_links l ON l.seq = e.seq WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
-                [.integer(Int(afterSeq)), .integer(limit)]).map(Self.decodeAudit)
+                [.integer(Int(afterSeq)), .integer(limit)]).map(StoredRecords.audit)
         }
     }
 
-    static func decodeAudit(_ row: SQLiteRow) throws -> AuditRecord {
-        AuditRecord(
-            seq: Int64(try row.int("seq")), eventID: try row.string("id"), tenantID: try row.string("tenant_id"),
-            verificationID: row.optionalString("verification_id"), type: try row.string("type"),
-            createdAtMillis: Int64(try row.int("created_at")), data: try row.string("data"),
-            previousHash: row.optionalString("prev_hash"), hash: row.optionalString("hash"))
-    }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 import NIOCore
 public import SandiCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -12,11 +13,7 @@ extension SQLiteStore {
                 RETURNING *
                 """, [.ms(now), .text(tokenHash), .text(tenantID), .ms(now)])
             if let row = rows.first {
-                let grant = Grant(
-                    tokenHash: tokenHash, tenantID: tenantID, verificationID: try row.string("verification_id"),
-                    userRef: row.optionalString("user_ref"), to: try row.string("to_number"),
-                    purpose: try row.decode("purpose", as: Purpose.self), createdAt: try row.date("created_at"),
-                    expiresAt: try row.date("expires_at"), redeemedAt: now)
+                let grant = try StoredRecords.grant(row, tokenHash: tokenHash, tenantID: tenantID, redeemedAt: now)
                 try Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: grant.verificationID, type: "grant.redeemed", createdAt: now)])
                 return .redeemed(grant)
             }
@@ -83,16 +80,7 @@ extension SQLiteStore {
             if let to { sql += " AND to_number = ?"; binds.append(.text(to)) }
             sql += " ORDER BY sent_at DESC, rowid DESC LIMIT ?"
             binds.append(.integer(limit))
-            return try await tx.query(sql, binds).map { row in
-                let code: SealedCode? = row.optionalString("code_key_id").flatMap { key in
-                    row.optionalString("code_box").map { SealedCode(keyID: key, box: $0) }
-                }
-                return OutboxMessage(
-                    id: try row.string("id"), tenantID: try row.string("tenant_id"), deliveryID: try row.string("delivery_id"),
-                    channel: try row.decode("channel", as: Channel.self), to: try row.string("to_number"),
-                    sealedText: SealedCode(keyID: try row.string("text_key_id"), box: try row.string("text_box")),
-                    sealedCode: code, sentAt: try row.date("sent_at"))
-            }
+            return try await tx.query(sql, binds).map(StoredRecords.outbox)
         }
     }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 public import SandiCore
 import NIOCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -18,17 +19,14 @@ extension SQLiteStore {
             guard !claimed.isEmpty else { return [] }
             // Load what the claimed jobs need in two statements, whatever their number.
             let jobs = try claimed.map { row in
-                (DeliveryJobRecord(
-                    id: try row.string("id"), kind: try row.decode("kind", as: JobKind.self), deliveryID: try row.string("delivery_id"),
-                    verificationID: try row.string("verification_id"), tenantID: try row.string("tenant_id"),
-                    dueAt: try row.date("due_at")), try row.int("attempts"))
+                (try StoredRecords.job(row), try row.int("attempts"))
             }
             let placeholders = Array(repeating: "?", count: jobs.count).joined(separator: ",")
             let verifications = try await tx.query(
-                "SELECT \(Self.verificationColumns) FROM verifications WHERE id IN (\(placeholders))",
+                "SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id IN (\(placeholders))",
                 Array(Set(jobs.map(\.0.verificationID))).map(SQLiteData.text)
             ).reduce(into: [String: Verification]()) { map, row in
-                let v = try Self.decodeVerification(row)
+                let v = try StoredRecords.verification(row)
                 map[v.id] = v
             }
             // Receipt timers judge against every delivery of their verification.
@@ -39,7 +37,7 @@ extension SQLiteStore {
                 "SELECT * FROM deliveries WHERE id IN (\(placeholders))" + (watched.isEmpty ? "" : " OR verification_id IN (\(watchedMarks))") + " ORDER BY queued_at, rowid",
                 jobs.map { .text($0.0.deliveryID) } + watched.map(SQLiteData.text)
             ).reduce(into: [String: Delivery]()) { map, row in
-                let d = try Self.decodeDelivery(row)
+                let d = try StoredRecords.delivery(row)
                 map[d.id] = d
                 if watched.contains(d.verificationID) { byVerification[d.verificationID, default: []].append(d) }
             }
@@ -162,7 +160,7 @@ extension SQLiteStore {
     public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event], unusableUntil: Date?) async throws -> Delivery? {
         try await db.write { tx in
             guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
-            var d = try Self.decodeDelivery(row)
+            var d = try StoredRecords.delivery(row)
             guard d.apply(status, at: at, error: error) else { return d }
             tx.enqueue(
                 "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
@@ -185,7 +183,7 @@ extension SQLiteStore {
     }
 
     public func delivery(id: String) async throws -> Delivery? {
-        try await read { tx in try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(id)]).first.map(Self.decodeDelivery) }
+        try await read { tx in try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(id)]).first.map(StoredRecords.delivery) }
     }
 
     public func nextDueAt() async throws -> Date? {

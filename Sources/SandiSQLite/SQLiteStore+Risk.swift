@@ -1,5 +1,6 @@
 public import Foundation
 public import SandiCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {

@@ -1,5 +1,6 @@
 public import Foundation
 public import SandiCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -7,31 +8,30 @@ extension SQLiteStore {
         let created = try await db.write { tx in
             try await tx.query(
                 "INSERT INTO tenants (id, name, created_at, allowed_countries) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id",
-                [.text(tenant.id), .text(tenant.name), .ms(tenant.createdAt), .text(tenant.allowedCountries.map(Self.countryList))]).count
+                [.text(tenant.id), .text(tenant.name), .ms(tenant.createdAt), .text(tenant.allowedCountries.map(StoredRecords.countryList))]).count
         }
         if created == 0 { throw StoreError.conflict("tenant name taken") }
     }
 
     public func tenant(named name: String) async throws -> Tenant? {
-        try await read { tx in try await tx.query("SELECT * FROM tenants WHERE name = ?", [.text(name)]).first.map(Self.decodeTenant) }
+        try await read { tx in try await tx.query("SELECT * FROM tenants WHERE name = ?", [.text(name)]).first.map(StoredRecords.tenant) }
     }
 
     public func tenant(id: String) async throws -> Tenant? {
-        try await read { tx in try await tx.query("SELECT * FROM tenants WHERE id = ?", [.text(id)]).first.map(Self.decodeTenant) }
+        try await read { tx in try await tx.query("SELECT * FROM tenants WHERE id = ?", [.text(id)]).first.map(StoredRecords.tenant) }
     }
 
     public func tenants() async throws -> [Tenant] {
-        try await read { tx in try await tx.query("SELECT * FROM tenants ORDER BY created_at, name").map(Self.decodeTenant) }
+        try await read { tx in try await tx.query("SELECT * FROM tenants ORDER BY created_at, name").map(StoredRecords.tenant) }
     }
 
     public func setAllowedCountries(tenantID: String, countries: Set<String>?) async throws -> Bool {
         try await db.write { tx in
             try await tx.query("UPDATE tenants SET allowed_countries = ? WHERE id = ? RETURNING id",
-                               [.text(countries.map(Self.countryList)), .text(tenantID)]).count == 1
+                               [.text(countries.map(StoredRecords.countryList)), .text(tenantID)]).count == 1
         }
     }
 
-    static func countryList(_ countries: Set<String>) -> String { countries.sorted().joined(separator: ",") }
 
     public func addKey(_ key: APIKeyRecord) async throws {
         try await db.write { tx in
@@ -49,7 +49,7 @@ extension SQLiteStore {
 
     public func keys(tenantID: String) async throws -> [APIKeyRecord] {
         try await read { tx in
-            try await tx.query("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id", [.text(tenantID)]).map(Self.decodeKey)
+            try await tx.query("SELECT * FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id", [.text(tenantID)]).map(StoredRecords.key)
         }
     }
 
@@ -57,17 +57,9 @@ extension SQLiteStore {
         try await read { tx in
             try await tx.query(
                 "SELECT t.* FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.hash = ? AND k.revoked_at IS NULL",
-                [.text(hash)]).first.map(Self.decodeTenant)
+                [.text(hash)]).first.map(StoredRecords.tenant)
         }
     }
 
-    static func decodeTenant(_ row: SQLiteRow) throws -> Tenant {
-        Tenant(id: try row.string("id"), name: try row.string("name"), createdAt: try row.date("created_at"),
-               allowedCountries: row.optionalString("allowed_countries").map { Set($0.split(separator: ",").map(String.init)) })
-    }
 
-    static func decodeKey(_ row: SQLiteRow) throws -> APIKeyRecord {
-        APIKeyRecord(id: try row.string("id"), tenantID: try row.string("tenant_id"), hash: try row.string("hash"),
-                     hint: try row.string("hint"), createdAt: try row.date("created_at"), revokedAt: row.optionalDate("revoked_at"))
-    }
 }

@@ -1,14 +1,10 @@
 public import Foundation
 public import SandiCore
 import NIOCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {
-    static let verificationColumns = """
-        id, tenant_id, to_number, country, operator, purpose, user_ref, locale, code_length, code_key_id, code_mac,
-        sealed_key_id, sealed_box, status, channel, plan, plan_index, created_at, expires_at, updated_at, attempts_used,
-        max_attempts, sends_used, max_sends, resends, resend_available_at, context, risk, binding
-        """
 
     public func create(_ creation: VerificationCreation) async throws -> CreationOutcome {
         let v = creation.verification
@@ -51,7 +47,7 @@ extension SQLiteStore {
                 key + [.ms(v.createdAt)])
             tx.enqueue(
                 """
-                INSERT INTO verifications (\(Self.verificationColumns))
+                INSERT INTO verifications (\(StoredRecords.verificationColumns))
                 SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MIN(?, ? - (SELECT v FROM temp.unit_flags WHERE k = 'failed')),?,?,?,?,?,?,?
                 WHERE \(go)
                 """,
@@ -100,12 +96,12 @@ extension SQLiteStore {
         try await read { tx in
             let rows = try await tx.query(
                 """
-                SELECT \(Self.verificationColumns) FROM verifications
+                SELECT \(StoredRecords.verificationColumns) FROM verifications
                 WHERE tenant_id = ? AND to_number = ? AND purpose = ? AND status = 'pending' AND expires_at > ?
                 ORDER BY created_at DESC LIMIT 1
                 """, [.text(tenantID), .text(to), .text(purpose.rawValue), .ms(now)])
             guard let row = rows.first else { return nil }
-            var v = try Self.decodeVerification(row)
+            var v = try StoredRecords.verification(row)
             v.deliveries = try await Self.loadDeliveries(tx, verificationID: v.id)
             return v
         }
@@ -127,7 +123,7 @@ extension SQLiteStore {
                 update = tx.enqueue(
                     """
                     UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?1
-                    WHERE \(pendingNow) RETURNING \(Self.verificationColumns)
+                    WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
                     """, [now, id, tenant])
             } else {
                 update = tx.enqueue(
@@ -136,7 +132,7 @@ extension SQLiteStore {
                         status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
                         sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
                         sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
-                    WHERE \(pendingNow) RETURNING \(Self.verificationColumns)
+                    WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
                     """, [now, id, tenant])
             }
             tx.enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('ok', changes())")
@@ -184,14 +180,14 @@ extension SQLiteStore {
                 tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ?1 AND status = 'queued' AND \(locked)", [id])
                 tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ?1 AND done = 0 AND \(locked)", [id])
             }
-            let current = tx.enqueue("SELECT \(Self.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
+            let current = tx.enqueue("SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
             return {
                 if let row = update.first {
-                    let after = try Self.decodeVerification(row)
+                    let after = try StoredRecords.verification(row)
                     return check.valid ? .approved(after) : .rejected(after)
                 }
                 guard let row = current.first else { return .notFound }
-                return .unchanged(try Self.decodeVerification(row))
+                return .unchanged(try StoredRecords.verification(row))
             }
         }
     }
@@ -238,11 +234,7 @@ extension SQLiteStore {
             try await tx.query(
                 "SELECT id, tenant_id, verification_id, type, created_at, data FROM events WHERE verification_id = ? AND tenant_id = ? ORDER BY seq",
                 [.text(verificationID), .text(tenantID)]
-            ).map { row in
-                Event(id: try row.string("id"), tenantID: try row.string("tenant_id"), verificationID: row.optionalString("verification_id"),
-                      type: try row.string("type"), createdAt: try row.date("created_at"),
-                      data: try JSONColumn.decode([String: JSONValue].self, try row.string("data")))
-            }
+            ).map(StoredRecords.event)
         }
     }
 
@@ -322,48 +314,17 @@ extension SQLiteStore {
     }
 
     static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {
-        let rows = try await tx.query("SELECT \(verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
+        let rows = try await tx.query("SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
         guard let row = rows.first else { return nil }
-        var v = try decodeVerification(row)
+        var v = try StoredRecords.verification(row)
         if deliveries { v.deliveries = try await loadDeliveries(tx, verificationID: id) }
         return v
     }
 
     static func loadDeliveries(_ tx: SQLiteExecutor.Tx, verificationID: String) async throws -> [Delivery] {
         try await tx.query("SELECT * FROM deliveries WHERE verification_id = ? ORDER BY queued_at, rowid", [.text(verificationID)])
-            .map(decodeDelivery)
+            .map(StoredRecords.delivery)
     }
 
-    static func decodeDelivery(_ row: SQLiteRow) throws -> Delivery {
-        Delivery(
-            id: try row.string("id"), verificationID: try row.string("verification_id"), tenantID: try row.string("tenant_id"),
-            channel: try row.decode("channel", as: Channel.self), provider: try row.string("provider"),
-            status: try row.decode("status", as: DeliveryStatus.self), planIndex: try row.int("plan_index"),
-            queuedAt: try row.date("queued_at"), sentAt: row.optionalDate("sent_at"), deliveredAt: row.optionalDate("delivered_at"),
-            readAt: row.optionalDate("read_at"), failedAt: row.optionalDate("failed_at"), error: row.optionalString("error"),
-            providerMessageID: row.optionalString("provider_message_id"))
-    }
 
-    static func decodeVerification(_ row: SQLiteRow) throws -> Verification {
-        let sealed: SealedCode? = {
-            guard let key = row.optionalString("sealed_key_id"), let box = row.optionalString("sealed_box") else { return nil }
-            return SealedCode(keyID: key, box: box)
-        }()
-        return Verification(
-            id: try row.string("id"), tenantID: try row.string("tenant_id"), to: try row.string("to_number"),
-            country: row.optionalString("country"), operator: row.optionalString("operator"),
-            purpose: try row.decode("purpose", as: Purpose.self), userRef: row.optionalString("user_ref"),
-            locale: try row.string("locale"), codeLength: try row.int("code_length"),
-            digest: CodeDigest(keyID: try row.string("code_key_id"), mac: try row.string("code_mac")), sealed: sealed,
-            status: try row.decode("status", as: VerificationStatus.self),
-            channel: row.optionalString("channel").flatMap(Channel.init(rawValue:)),
-            plan: try JSONColumn.decode(DeliveryPlan.self, try row.string("plan")), planIndex: try row.int("plan_index"),
-            createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), updatedAt: try row.date("updated_at"),
-            attemptsUsed: try row.int("attempts_used"), maxAttempts: try row.int("max_attempts"),
-            sendsUsed: try row.int("sends_used"), maxSends: try row.int("max_sends"), resends: try row.int("resends"),
-            resendAvailableAt: try row.date("resend_available_at"),
-            context: try JSONColumn.decode(ClientContext.self, try row.string("context")),
-            risk: try JSONColumn.decode(RiskAssessment.self, try row.string("risk")), deliveries: [],
-            transaction: try row.optionalString("binding").map { try JSONColumn.decode(TransactionDetails.self, $0) })
-    }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import SandiCore
+import SandiStorage
 import SQLiteNIO
 
 extension SQLiteStore {
@@ -23,7 +24,7 @@ extension SQLiteStore {
     public func webhooks(tenantID: String) async throws -> [Webhook] {
         try await read { tx in
             try await tx.query("SELECT * FROM webhooks WHERE tenant_id = ? AND deleted_at IS NULL ORDER BY created_at, id", [.text(tenantID)])
-                .map(Self.decodeWebhook)
+                .map(StoredRecords.webhook)
         }
     }
 
@@ -46,15 +47,11 @@ extension SQLiteStore {
                 "SELECT seq, id, tenant_id, verification_id, type, created_at, data FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                 [.integer(cursor), .integer(limit)])
             guard let last = rows.last else { return 0 }
-            let events = try rows.map { row in
-                Event(id: try row.string("id"), tenantID: try row.string("tenant_id"), verificationID: row.optionalString("verification_id"),
-                      type: try row.string("type"), createdAt: try row.date("created_at"),
-                      data: try JSONColumn.decode([String: JSONValue].self, try row.string("data")))
-            }
+            let events = try rows.map(StoredRecords.event)
             let tenants = Array(Set(events.map(\.tenantID)))
             let marks = Array(repeating: "?", count: tenants.count).joined(separator: ",")
             let hooks = try await tx.query("SELECT * FROM webhooks WHERE deleted_at IS NULL AND tenant_id IN (\(marks))", tenants.map(SQLiteData.text))
-                .map(Self.decodeWebhook)
+                .map(StoredRecords.webhook)
             var binds: [SQLiteData] = []
             var count = 0
             for event in events {
@@ -83,12 +80,12 @@ extension SQLiteStore {
                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= ?3
                              AND (lease_until IS NULL OR lease_until <= ?3) ORDER BY next_at, id LIMIT ?4)
                 RETURNING *
-                """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), .ms(now), .integer(limit)]).map(Self.decodeWebhookDelivery)
+                """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), .ms(now), .integer(limit)]).map(StoredRecords.webhookDelivery)
             guard !claimed.isEmpty else { return [] }
             let ids = Array(Set(claimed.map(\.webhookID)))
             let hooks = try await tx.query(
                 "SELECT * FROM webhooks WHERE id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))", ids.map(SQLiteData.text)
-            ).map(Self.decodeWebhook)
+            ).map(StoredRecords.webhook)
             return claimed.compactMap { d in hooks.first { $0.id == d.webhookID }.map { (d, $0) } }
                 .sorted { ($0.0.nextAt, $0.0.id) < ($1.0.nextAt, $1.0.id) }
         }
@@ -109,7 +106,7 @@ extension SQLiteStore {
         try await read { tx in
             try await tx.query(
                 "SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND tenant_id = ? AND (?3 IS NULL OR status = ?3) ORDER BY next_at DESC, id DESC LIMIT ?",
-                [.text(webhookID), .text(tenantID), .text(status?.rawValue), .integer(limit)]).map(Self.decodeWebhookDelivery)
+                [.text(webhookID), .text(tenantID), .text(status?.rawValue), .integer(limit)]).map(StoredRecords.webhookDelivery)
         }
     }
 
@@ -121,17 +118,5 @@ extension SQLiteStore {
         }
     }
 
-    static func decodeWebhook(_ row: SQLiteRow) throws -> Webhook {
-        Webhook(id: try row.string("id"), tenantID: try row.string("tenant_id"), url: try row.string("url"),
-                events: try JSONColumn.decode([String].self, try row.string("events")),
-                sealedSecret: SealedCode(keyID: try row.string("secret_key_id"), box: try row.string("secret_box")),
-                createdAt: try row.date("created_at"))
-    }
 
-    static func decodeWebhookDelivery(_ row: SQLiteRow) throws -> WebhookDelivery {
-        WebhookDelivery(id: try row.string("id"), webhookID: try row.string("webhook_id"), tenantID: try row.string("tenant_id"),
-                        eventID: try row.string("event_id"), payload: try row.string("payload"),
-                        status: try row.decode("status", as: WebhookDelivery.Status.self), attempts: try row.int("attempts"),
-                        nextAt: try row.date("next_at"), lastResult: row.optionalString("last_result"))
-    }
 }

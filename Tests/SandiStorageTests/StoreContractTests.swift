@@ -1,5 +1,6 @@
 import Foundation
 import SandiCore
+import SandiPostgres
 import SandiSQLite
 import SandiTesting
 import Testing
@@ -103,6 +104,81 @@ struct SQLiteSpecificTests {
         for suffix in ["", "-wal", "-shm"] {
             guard let data = FileManager.default.contents(atPath: temp.path + suffix) else { continue }
             #expect(data.range(of: Data(code.utf8)) == nil, "code found in sandi.sqlite\(suffix)")
+        }
+    }
+}
+
+/// A fresh schema on the test PostgreSQL server (`SANDI_TEST_DATABASE_URL`, started by
+/// scripts/test.sh), dropped afterwards.
+enum TestPostgres {
+    struct NoDatabase: Error, CustomStringConvertible {
+        var description: String { "SANDI_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh, which starts a throw-away PostgreSQL" }
+    }
+
+    static var url: String? { ProcessInfo.processInfo.environment["SANDI_TEST_DATABASE_URL"] }
+
+    /// Options for a new, empty schema.
+    static func options() throws -> PostgresStoreOptions {
+        guard let url else {
+            throw NoDatabase()
+        }
+        var options = try PostgresStoreOptions(url: url)
+        options.schema = "t_" + Identifier.randomBase32(bytes: 8).lowercased()
+        options.maxConnections = 4
+        options.minConnections = 0
+        return options
+    }
+
+    /// Runs `body` against a store on a fresh schema, then drops the schema.
+    static func withStore(migrate: Bool = true, _ body: (PostgresStore) async throws -> Void) async throws {
+        let store = try await PostgresStore.open(try options(), migrate: migrate)
+        do {
+            try await body(store)
+        } catch {
+            try? await store.dropOwnSchema()
+            try? await store.close()
+            throw error
+        }
+        try await store.dropOwnSchema()
+        try await store.close()
+    }
+}
+
+@Suite("PostgreSQL store")
+struct PostgresStoreTests {
+    @Test("store contract on PostgreSQL", arguments: StoreContract.all)
+    func contract(_ check: StoreContract.Check) async throws {
+        try await TestPostgres.withStore { store in try await check.run(store) }
+    }
+
+    @Test("migrations are versioned, listed before they are applied, and applied once")
+    func migrations() async throws {
+        try await TestPostgres.withStore(migrate: false) { store in
+            try await store.migrate(upTo: 0)
+            let before = try await store.migrationStatus()
+            #expect(before.current == 0 && before.pending == [1, 2])
+            #expect(try await store.migrate() == [1, 2])
+            #expect(try await store.migrate() == [])
+            #expect(try await store.migrationStatus().pending.isEmpty)
+        }
+    }
+
+    @Test("database URLs: user, password, port, database, TLS mode and schema; bad ones refused")
+    func urls() throws {
+        let o = try PostgresStoreOptions(url: "postgresql://app%40x:p%2Fss@db.internal:6543/otp?sslmode=require&schema=sandi_a&pool_max=7")
+        #expect(o.username == "app@x" && o.password == "p/ss" && o.host == "db.internal" && o.port == 6543)
+        #expect(o.database == "otp" && o.tls == .require && o.schema == "sandi_a" && o.maxConnections == 7)
+        #expect(throws: PostgresOptionsError.self) { try PostgresStoreOptions(url: "mysql://x@y/z") }
+        #expect(throws: PostgresOptionsError.self) { try PostgresStoreOptions(url: "postgres://x@y/z?schema=a;drop") }
+        #expect(throws: PostgresOptionsError.self) { try PostgresStoreOptions(url: "postgres://x@y/z?sslmode=sometimes") }
+    }
+
+    @Test("the database clock is one time source for every node")
+    func clock() async throws {
+        try await TestPostgres.withStore { store in
+            let before = Date()
+            let db = try await store.databaseNow()
+            #expect(abs(db.timeIntervalSince(before)) < 5, "same machine: the clocks agree within seconds")
         }
     }
 }

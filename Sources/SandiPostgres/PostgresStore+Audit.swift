@@ -1,0 +1,58 @@
+public import SandiCore
+import SandiStorage
+
+extension PostgresStore {
+    public func sealAudit(limit: Int) async throws -> Int {
+        try await write { tx in try await Self.seal(tx, limit: limit) }
+    }
+
+    /// Gives events not yet in the chain their place in it, in the order they became visible,
+    /// and links them (one sealer at a time across nodes: the chain's head is locked).
+    static func seal(_ tx: PGTx, limit: Int) async throws -> Int {
+        try await tx.query("SELECT pg_advisory_xact_lock(\(Lock.auditHead.rawValue))")
+        let head = try await tx.query("SELECT seq, hash FROM audit_links ORDER BY seq DESC LIMIT 1").first
+        let after = Int64(head?.optionalInt("seq") ?? 0)
+        let rows = try await tx.query(
+            "SELECT id, tenant_id, verification_id, type, created_at, data FROM events WHERE chain_seq IS NULL ORDER BY seq LIMIT $1", [.int(limit)])
+        guard !rows.isEmpty else { return 0 }
+        var records: [AuditRecord] = []
+        for (offset, row) in rows.enumerated() {
+            records.append(AuditRecord(
+                seq: after + 1 + Int64(offset), eventID: try row.string("id"), tenantID: try row.string("tenant_id"),
+                verificationID: row.optionalString("verification_id"), type: try row.string("type"),
+                createdAtMillis: Int64(try row.int("created_at")), data: try row.string("data"), previousHash: nil, hash: nil))
+        }
+        let links = AuditChain.seal(records, after: head?.optionalString("hash"))
+        try await tx.query(
+            "UPDATE events SET chain_seq = u.c FROM unnest($1::text[], $2::int8[]) AS u(id, c) WHERE events.id = u.id",
+            [.texts(records.map(\.eventID)), .ints(records.map { Int($0.seq) })])
+        try await tx.query(
+            "INSERT INTO audit_links (seq, prev_hash, hash) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])",
+            [.ints(links.map { Int($0.seq) }), .texts(links.map(\.previous)), .texts(links.map(\.hash))])
+        return links.count
+    }
+
+    public func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await read { tx in
+            var records = try await tx.query(
+                """
+                SELECT l.seq AS seq, e.id AS id, e.tenant_id AS tenant_id, e.verification_id AS verification_id, e.type AS type,
+                       e.created_at AS created_at, e.data AS data, l.prev_hash AS prev_hash, l.hash AS hash
+                FROM audit_links l JOIN events e ON e.chain_seq = l.seq WHERE l.seq > $1 ORDER BY l.seq LIMIT $2
+                """, [.int(Int(afterSeq)), .int(limit)]
+            ).map(StoredRecords.audit)
+            guard records.count < limit else { return records }
+            // Events not sealed yet follow, numbered after the chain's head in the order they will be sealed.
+            records += try await tx.query(
+                """
+                SELECT * FROM (
+                    SELECT (COALESCE((SELECT MAX(seq) FROM audit_links), 0) + row_number() OVER (ORDER BY seq))::int8 AS seq,
+                           id, tenant_id, verification_id, type, created_at, data, NULL::text AS prev_hash, NULL::text AS hash
+                    FROM events WHERE chain_seq IS NULL) u
+                WHERE seq > $1 ORDER BY seq LIMIT $2
+                """, [.int(Int(afterSeq)), .int(limit - records.count)]
+            ).map(StoredRecords.audit)
+            return records
+        }
+    }
+}
