@@ -4,7 +4,10 @@ public import SandiCore
 
 /// Sandi's typed configuration, read once at start. Keys (environment variable in brackets):
 /// `sandi.host` (SANDI_HOST, 127.0.0.1), `sandi.port` (SANDI_PORT, 8080), `sandi.data.dir`
-/// (SANDI_DATA_DIR, ./sandi-data), `sandi.database.url` (SANDI_DATABASE_URL), `sandi.env`
+/// (SANDI_DATA_DIR, ./sandi-data), `sandi.database.url` (SANDI_DATABASE_URL or DATABASE_URL, secret:
+/// `postgres://user:password@host:5432/db?sslmode=require` runs on PostgreSQL; unset: the embedded
+/// SQLite file), `sandi.postgres.pool_max` (SANDI_POSTGRES_POOL_MAX, 20), `sandi.postgres.schema`
+/// (SANDI_POSTGRES_SCHEMA), `sandi.env`
 /// (SANDI_ENV: development | production), `sandi.simulator.enabled` (SANDI_SIMULATOR_ENABLED),
 /// `sandi.code.keys` (SANDI_CODE_KEYS, secret: `kid:base64[,kid:base64…]`, current first),
 /// `sandi.metrics.token` (SANDI_METRICS_TOKEN, secret), `sandi.brand` (SANDI_BRAND),
@@ -22,6 +25,10 @@ public struct SandiConfiguration: Sendable {
     public var port: Int
     public var dataDirectory: String
     public var databaseURL: String?
+    /// Connections per node to PostgreSQL at most (`sandi.postgres.pool_max`; default 20).
+    public var postgresPoolMax: Int?
+    /// The PostgreSQL schema of Sandi's tables (`sandi.postgres.schema`; default `public`).
+    public var postgresSchema: String?
     public var production: Bool
     public var simulatorEnabled: Bool
     /// Code keys given by configuration (`kid:base64`), current first; nil: use the data directory's key file.
@@ -54,7 +61,10 @@ public struct SandiConfiguration: Sendable {
         host = reader.string(forKey: "sandi.host", default: "127.0.0.1")
         port = reader.int(forKey: "sandi.port", default: 8080)
         dataDirectory = reader.string(forKey: "sandi.data.dir", default: "./sandi-data")
-        databaseURL = reader.string(forKey: "sandi.database.url", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        databaseURL = (reader.string(forKey: "sandi.database.url", isSecret: true) ?? reader.string(forKey: "database.url", isSecret: true))
+            .flatMap { $0.isEmpty ? nil : $0 }
+        postgresPoolMax = reader.int(forKey: "sandi.postgres.pool_max")
+        postgresSchema = reader.string(forKey: "sandi.postgres.schema").flatMap { $0.isEmpty ? nil : $0 }
         simulatorEnabled = reader.bool(forKey: "sandi.simulator.enabled", default: !production)
         codeKeys = reader.string(forKey: "sandi.code.keys", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         metricsToken = reader.string(forKey: "sandi.metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
@@ -110,7 +120,7 @@ public struct SandiConfiguration: Sendable {
             values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
         }
         providers.append(InMemoryProvider(name: "flags", values: values))
-        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "SANDI_SIMSWAP_TOKEN"])))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN"])))
         if let file = file ?? environment["SANDI_CONFIG"] {
             providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
         }
@@ -130,6 +140,7 @@ public struct SandiConfiguration: Sendable {
         if let planProblem { problems.append(planProblem) }
         if simSwapURL != nil, simSwapToken == nil { problems.append("sandi.simswap.url needs sandi.simswap.token") }
         if !(100...30_000).contains(simSwapTimeoutMs) { problems.append("sandi.simswap.timeout_ms must be 100–30000") }
+        if let pool = postgresPoolMax, !(1...500).contains(pool) { problems.append("sandi.postgres.pool_max must be 1–500") }
         guard production else { return problems }
         if simulatorEnabled { problems.append("production refuses to start with the simulator on (SANDI_SIMULATOR_ENABLED=false)") }
         if let keys = codeKeys {

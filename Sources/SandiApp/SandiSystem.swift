@@ -17,7 +17,7 @@ public enum StartupError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .refused(let problems): "refusing to start: " + problems.joined(separator: "; ")
-        case .unsupportedDatabase(let scheme): "database URL scheme \(scheme) is not supported by this build (use the embedded SQLite default)"
+        case .unsupportedDatabase(let scheme): "database URL scheme \(scheme) is not supported (postgres:// or unset for the embedded SQLite default)"
         }
     }
 }
@@ -33,16 +33,36 @@ public struct SandiSystem: Sendable {
     public let worker: DeliveryWorker
     public let registry: PrometheusCollectorRegistry
     public let logger: Logger
+    /// The database's clock when the storage is PostgreSQL (kept aligned while serving).
+    public var databaseClock: DatabaseClock?
     private let closeStore: @Sendable () async throws -> Void
 
-    /// Opens storage (applying migrations on the embedded default), loads the keys, and builds the
-    /// providers, the service and the worker.
-    public static func open(_ configuration: SandiConfiguration, clock: any TimeSource = SystemTimeSource(), logger: Logger) async throws -> SandiSystem {
+    /// Opens storage (applying migrations on the embedded default; PostgreSQL must be migrated
+    /// already), loads the keys, and builds the providers, the service and the worker. On
+    /// PostgreSQL the database's clock is every node's time source.
+    public static func open(_ configuration: SandiConfiguration, clock: (any TimeSource)? = nil, logger: Logger) async throws -> SandiSystem {
         let problems = configuration.startupProblems
         guard problems.isEmpty else { throw StartupError.refused(problems) }
-        let (store, close) = try await openSQLite(configuration, migrate: true, logger: logger)
-        let keyring = try configuration.codeKeys.map(KeyringFile.parse) ?? KeyringFile.loadOrCreate(directory: configuration.dataDirectory)
-        return build(configuration: configuration, store: store, keyring: keyring, clock: clock, logger: logger, close: close)
+        let storage = try await OpenedStorage.open(configuration, migrate: true, logger: logger)
+        do {
+            try await storage.requireCurrentSchema()
+            var time: any TimeSource = clock ?? SystemTimeSource()
+            var databaseClock: DatabaseClock?
+            if clock == nil, let postgres = storage.postgres {
+                let aligned = DatabaseClock { try await postgres.databaseNow() }
+                let offset = try await aligned.refresh()
+                logger.info("clock aligned to the database", metadata: ["offset_ms": "\(Int(offset * 1000))"])
+                time = aligned
+                databaseClock = aligned
+            }
+            let keyring = try configuration.codeKeys.map(KeyringFile.parse) ?? KeyringFile.loadOrCreate(directory: configuration.dataDirectory)
+            var system = build(configuration: configuration, store: storage.store, keyring: keyring, clock: time, logger: logger, close: storage.close)
+            system.databaseClock = databaseClock
+            return system
+        } catch {
+            try? await storage.close()
+            throw error
+        }
     }
 
     /// Builds the system over a given store (tests use this with the in-memory store).
@@ -72,21 +92,17 @@ public struct SandiSystem: Sendable {
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
     }
 
-    /// Opens the configured storage for administrative commands (migrations applied on SQLite).
+    /// Opens the configured storage for administrative commands (migrations applied on SQLite;
+    /// PostgreSQL must be migrated already).
     public static func openStorage(_ configuration: SandiConfiguration) async throws -> (any SandiStore, @Sendable () async throws -> Void) {
-        try await openSQLite(configuration, migrate: true)
-    }
-
-    static func openSQLite(_ configuration: SandiConfiguration, migrate: Bool, logger: Logger = Logger(label: "sandi")) async throws -> (SQLiteStore, @Sendable () async throws -> Void) {
-        if let url = configuration.databaseURL {
-            let scheme = url.split(separator: ":").first.map(String.init) ?? url
-            throw StartupError.unsupportedDatabase(scheme)
+        let storage = try await OpenedStorage.open(configuration, migrate: true)
+        do {
+            try await storage.requireCurrentSchema()
+        } catch {
+            try? await storage.close()
+            throw error
         }
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try await SQLiteStore.open(
-            path: configuration.dataDirectory + "/sandi.sqlite",
-            options: SQLiteStoreOptions(synchronous: configuration.sqliteSynchronous, migrate: migrate), logger: logger)
-        return (store, { try await store.close() })
+        return (storage.store, storage.close)
     }
 
     /// The HTTP application.
@@ -106,7 +122,11 @@ public struct SandiSystem: Sendable {
         guard configuration.createDemoTenant, try await store.tenants().isEmpty else { return nil }
         let now = clock.now
         let tenant = Tenant(id: Identifier.make(.tenant), name: "demo", createdAt: now)
-        try await store.createTenant(tenant)
+        do {
+            try await store.createTenant(tenant)
+        } catch StoreError.conflict {
+            return nil  // another node of the same database created it first
+        }
         let (key, record) = APIKeyRecord.generate(tenantID: tenant.id, now: now)
         try await store.addKey(record)
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
@@ -121,7 +141,8 @@ public struct SandiSystem: Sendable {
     /// finish, queued deliveries stay queued for the next start.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
+            services: (databaseClock.map { [.init(service: ClockAlignment(clock: $0, logger: logger))] } ?? [])
+                + [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
