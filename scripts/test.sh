@@ -23,13 +23,20 @@ fi
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The HTTP API suites once more, on PostgreSQL instead of SQLite (unless a filter was given).
+if [[ $# -eq 0 ]]; then
+  echo "HTTP API suites on PostgreSQL:"
+  SANDI_TEST_STORAGE=postgres swift test --skip-build --filter 'APITests|RestartTests|WebhookTests' 2>&1 | tee -a "$log"
+  pg_status=${PIPESTATUS[0]}
+  [[ $status -eq 0 ]] && status=$pg_status
+fi
 set -e
 
-# One plain closing line with the Swift Testing totals.
-summary=$(grep -E '^[^ ]+ Test run with [0-9]+ tests?' "$log" | tail -n 1 || true)
-total=$(sed -E 's/^[^ ]+ Test run with ([0-9]+) tests?.*/\1/' <<<"$summary")
-failed=$(grep -cE '^[^ ]+ Test .* failed after' "$log" || true)
-if [[ -n "$summary" ]]; then
+# One plain closing line with the Swift Testing totals (both passes).
+total=0
+while read -r n; do total=$((total + n)); done < <(grep -E '^[^ ]+ Test run with [0-9]+ tests?' "$log" | sed -E 's/^[^ ]+ Test run with ([0-9]+) tests?.*/\1/')
+failed=$(grep -E '^[^ ]+ Test .* failed after' "$log" | grep -cv ' Test run with ' || true)
+if [[ $total -gt 0 ]]; then
   echo "tests: $((total - failed)) passed, ${failed} failed"
 fi
 exit "$status"

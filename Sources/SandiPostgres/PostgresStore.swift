@@ -174,3 +174,12 @@ public struct PostgresOptionsError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension PostgresStoreOptions {
+    /// These options with a new, uniquely named schema (throw-away databases of tests and benchmarks).
+    public func withFreshSchema(prefix: String = "t") -> PostgresStoreOptions {
+        var copy = self
+        copy.schema = prefix + "_" + Identifier.randomBase32(bytes: 8).lowercased()
+        return copy
+    }
+}

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import SandiApp
 import SandiCore
+import SandiPostgres
 import SandiSQLite
 import SandiTesting
 import Synchronization
@@ -64,6 +65,8 @@ struct APIHarness: Sendable {
     let otherKey: String
     let directory: String
     let logs: LogCapture
+    /// Removes what the storage left outside the directory (a PostgreSQL schema).
+    let drop: @Sendable () async -> Void
 
     static func make(simulator: Bool = true, directory existing: String? = nil, clock: ManualClock = ManualClock(), overrides: [String: String] = [:]) async throws -> APIHarness {
         let directory = existing ?? NSTemporaryDirectory() + "sandi-api-" + Identifier.randomBase32(bytes: 6)
@@ -72,14 +75,12 @@ struct APIHarness: Sendable {
             overrides: ["sandi.data.dir": directory, "sandi.simulator.enabled": simulator ? "true" : "false"].merging(overrides) { $1 }, environment: [:])
         let logs = LogCapture()
         let logger = Logger(label: "sandi-test") { logs.handler(label: $0) }
-        let store = try await SQLiteStore.open(path: directory + "/sandi.sqlite", logger: logger)
-        let system = SandiSystem.build(configuration: configuration, store: store, keyring: Fixtures.keyring, clock: clock, logger: logger) {
-            try await store.close()
-        }
+        let (store, close, drop) = try await TestStorage.open(directory: directory, logger: logger)
+        let system = SandiSystem.build(configuration: configuration, store: store, keyring: Fixtures.keyring, clock: clock, logger: logger, close: close)
         let admin = TenantAdmin(store: store, clock: clock)
         let key = try await admin.createKey(tenantName: "acme-\(Identifier.randomBase32(bytes: 3))").key
         let otherKey = try await admin.createKey(tenantName: "other-\(Identifier.randomBase32(bytes: 3))").key
-        return APIHarness(system: system, clock: clock, key: key, otherKey: otherKey, directory: directory, logs: logs)
+        return APIHarness(system: system, clock: clock, key: key, otherKey: otherKey, directory: directory, logs: logs, drop: drop)
     }
 
     /// Runs `body` against the router in-process, then closes storage and removes the files.
@@ -89,11 +90,48 @@ struct APIHarness: Sendable {
             try await app.test(.router) { client in try await body(APIClient(client: client, key: key, harness: self)) }
         } catch {
             try? await system.close()
-            if !keepFiles { try? FileManager.default.removeItem(atPath: directory) }
+            if !keepFiles { await remove() }
             throw error
         }
         try await system.close()
-        if !keepFiles { try? FileManager.default.removeItem(atPath: directory) }
+        if !keepFiles { await remove() }
+    }
+
+    /// Removes the files and the database schema.
+    func remove() async {
+        await drop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// The storage of API tests: a real SQLite file in the test's directory, or, with
+/// `SANDI_TEST_STORAGE=postgres` (scripts/test.sh runs the API suites a second time so), a schema
+/// of its own on the test PostgreSQL server, named in the directory so a reopen finds it again.
+enum TestStorage {
+    static var postgres: Bool { ProcessInfo.processInfo.environment["SANDI_TEST_STORAGE"] == "postgres" }
+
+    static func open(directory: String, logger: Logger) async throws -> (any SandiStore, @Sendable () async throws -> Void, @Sendable () async -> Void) {
+        guard postgres else {
+            let store = try await SQLiteStore.open(path: directory + "/sandi.sqlite", logger: logger)
+            return (store, { try await store.close() }, {})
+        }
+        guard let url = ProcessInfo.processInfo.environment["SANDI_TEST_DATABASE_URL"] else {
+            throw TestFailure("SANDI_TEST_STORAGE=postgres needs SANDI_TEST_DATABASE_URL (scripts/test.sh sets both)")
+        }
+        let nameFile = directory + "/pg-schema"
+        var options = try PostgresStoreOptions(url: url).withFreshSchema()
+        if let existing = try? String(contentsOfFile: nameFile, encoding: .utf8) { options.schema = existing } else {
+            try Data((options.schema ?? "").utf8).write(to: URL(fileURLWithPath: nameFile))
+        }
+        options.maxConnections = 6
+        options.minConnections = 0
+        let store = try await PostgresStore.open(options, migrate: true, logger: logger)
+        let dropper = options
+        return (store, { try await store.close() }, {
+            guard let admin = try? await PostgresStore.open(dropper, migrate: false) else { return }
+            try? await admin.dropOwnSchema()
+            try? await admin.close()
+        })
     }
 }
 

@@ -122,8 +122,7 @@ enum TestPostgres {
         guard let url else {
             throw NoDatabase()
         }
-        var options = try PostgresStoreOptions(url: url)
-        options.schema = "t_" + Identifier.randomBase32(bytes: 8).lowercased()
+        var options = try PostgresStoreOptions(url: url).withFreshSchema()
         options.maxConnections = 4
         options.minConnections = 0
         return options
