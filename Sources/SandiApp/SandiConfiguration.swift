@@ -7,7 +7,7 @@ public import SandiCore
 /// (SANDI_DATA_DIR, ./sandi-data), `sandi.database.url` (SANDI_DATABASE_URL or DATABASE_URL, secret:
 /// `postgres://user:password@host:5432/db?sslmode=require` runs on PostgreSQL; unset: the embedded
 /// SQLite file), `sandi.postgres.pool_max` (SANDI_POSTGRES_POOL_MAX, 20), `sandi.postgres.schema`
-/// (SANDI_POSTGRES_SCHEMA), `sandi.env`
+/// (SANDI_POSTGRES_SCHEMA), `sandi.worker.lease_seconds` (SANDI_WORKER_LEASE_SECONDS, 10), `sandi.env`
 /// (SANDI_ENV: development | production), `sandi.simulator.enabled` (SANDI_SIMULATOR_ENABLED),
 /// `sandi.code.keys` (SANDI_CODE_KEYS, secret: `kid:base64[,kid:base64…]`, current first),
 /// `sandi.metrics.token` (SANDI_METRICS_TOKEN, secret), `sandi.brand` (SANDI_BRAND),
@@ -27,6 +27,10 @@ public struct SandiConfiguration: Sendable {
     public var databaseURL: String?
     /// Connections per node to PostgreSQL at most (`sandi.postgres.pool_max`; default 20).
     public var postgresPoolMax: Int?
+    /// Seconds a node holds a claimed delivery job before another node may take it over
+    /// (`sandi.worker.lease_seconds`, default 10): longer than any provider call may take, much
+    /// shorter than a code lives.
+    public var leaseSeconds: Int
     /// The PostgreSQL schema of Sandi's tables (`sandi.postgres.schema`; default `public`).
     public var postgresSchema: String?
     public var production: Bool
@@ -64,6 +68,7 @@ public struct SandiConfiguration: Sendable {
         databaseURL = (reader.string(forKey: "sandi.database.url", isSecret: true) ?? reader.string(forKey: "database.url", isSecret: true))
             .flatMap { $0.isEmpty ? nil : $0 }
         postgresPoolMax = reader.int(forKey: "sandi.postgres.pool_max")
+        leaseSeconds = reader.int(forKey: "sandi.worker.lease_seconds", default: 10)
         postgresSchema = reader.string(forKey: "sandi.postgres.schema").flatMap { $0.isEmpty ? nil : $0 }
         simulatorEnabled = reader.bool(forKey: "sandi.simulator.enabled", default: !production)
         codeKeys = reader.string(forKey: "sandi.code.keys", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
@@ -141,6 +146,10 @@ public struct SandiConfiguration: Sendable {
         if simSwapURL != nil, simSwapToken == nil { problems.append("sandi.simswap.url needs sandi.simswap.token") }
         if !(100...30_000).contains(simSwapTimeoutMs) { problems.append("sandi.simswap.timeout_ms must be 100–30000") }
         if let pool = postgresPoolMax, !(1...500).contains(pool) { problems.append("sandi.postgres.pool_max must be 1–500") }
+        if !(2...300).contains(leaseSeconds) { problems.append("sandi.worker.lease_seconds must be 2–300") }
+        if databaseURL != nil, codeKeys == nil {
+            problems.append("on PostgreSQL every node must hash codes with the same keys: set SANDI_CODE_KEYS (the same on every node), not a generated key file")
+        }
         guard production else { return problems }
         if simulatorEnabled { problems.append("production refuses to start with the simulator on (SANDI_SIMULATOR_ENABLED=false)") }
         if let keys = codeKeys {

@@ -86,7 +86,8 @@ public struct SandiSystem: Sendable {
             store: store, hasher: hasher, clock: clock, providers: providers,
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
         let webhooks = WebhookService(store: store, hasher: hasher, clock: clock, sender: HTTPWebhookSender())
-        let worker = DeliveryWorker(processor: processor, doorbell: doorbell, receiptSources: simulator.map { [$0] } ?? [], webhooks: webhooks, logger: logger)
+        let worker = DeliveryWorker(
+            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds)), receiptSources: simulator.map { [$0] } ?? [], webhooks: webhooks, logger: logger)
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator,
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)

@@ -123,6 +123,10 @@ extension PostgresStore {
 
     /// The applied schema version and the versions still to apply.
     public func migrationStatus() async throws -> (current: Int, pending: [Int]) {
+        if let schema = options.schema {
+            // The name was checked to be a plain identifier when the options were made.
+            try await read { tx in _ = try await tx.query("CREATE SCHEMA IF NOT EXISTS \(schema)") }
+        }
         let current = try await write { tx in
             try await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)")
             return try await tx.query("SELECT COALESCE(MAX(version), 0)::int8 AS v FROM schema_migrations").first?.optionalInt("v") ?? 0
@@ -134,10 +138,6 @@ extension PostgresStore {
     /// cluster-wide lock, so nodes migrating at once apply each version once.
     @discardableResult
     public func migrate(upTo version: Int = .max) async throws -> [Int] {
-        if let schema = options.schema {
-            // The name was checked to be a plain identifier when the options were made.
-            try await read { tx in _ = try await tx.query("CREATE SCHEMA IF NOT EXISTS \(schema)") }
-        }
         _ = try await migrationStatus()
         var applied: [Int] = []
         for migration in PGMigrations.all where migration.version <= version {

@@ -108,12 +108,27 @@ public final class PostgresStore: SandiStore {
 
     /// Connects (checking the server answers) and, when `migrate` is set, applies pending migrations.
     public static func open(_ options: PostgresStoreOptions, migrate: Bool, logger: Logger = Logger(label: "sandi.postgres")) async throws -> PostgresStore {
-        let client = PostgresClient(configuration: options.clientConfiguration, backgroundLogger: logger)
-        let runner = Task { await client.run() }
+        // The pool's own chatter (each failed connection attempt) stays below warnings; a failure
+        // to reach the server surfaces here as one clear error.
+        var background = logger
+        background.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: options.clientConfiguration, backgroundLogger: background)
+        let runner = Task.immediate { await client.run() }
         let store = PostgresStore(client: client, runner: runner, logger: logger, options: options)
         do {
-            try await store.ping()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await store.ping() }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(options.connectTimeoutSeconds))
+                    throw PostgresOptionsError("PostgreSQL at \(options.host):\(options.port)/\(options.database): no answer within \(options.connectTimeoutSeconds) s")
+                }
+                try await group.next()
+                group.cancelAll()
+            }
             if migrate { try await store.migrate() }
+        } catch let error as PSQLError {
+            runner.cancel()
+            throw PostgresOptionsError(explaining: error, options: options)
         } catch {
             runner.cancel()
             throw error
@@ -173,6 +188,19 @@ public final class PostgresStore: SandiStore {
 public struct PostgresOptionsError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
+
+    /// What went wrong reaching the server, in words an operator can act on (no password, no
+    /// statement parameters).
+    init(explaining error: PSQLError, options: PostgresStoreOptions) {
+        let place = "\(options.host):\(options.port)/\(options.database)"
+        if let message = error.serverInfo?[.message] {
+            description = "PostgreSQL at \(place): \(message) (SQLSTATE \(error.sqlState ?? "?"))"
+        } else if error.code == .connectionError {
+            description = "PostgreSQL at \(place): could not connect"
+        } else {
+            description = "PostgreSQL at \(place): \(error.code)"
+        }
+    }
 }
 
 extension PostgresStoreOptions {

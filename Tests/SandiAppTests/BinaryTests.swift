@@ -11,10 +11,11 @@ import Testing
 struct BinaryTests {
     let directory = NSTemporaryDirectory() + "sandi-bin-" + Identifier.randomBase32(bytes: 6)
 
-    func call(_ client: HTTPClient, _ method: NIOHTTP1Method, _ url: String, key: String, body: String? = nil) async throws -> (Int, JSONValue?) {
+    func call(_ client: HTTPClient, _ method: NIOHTTP1Method, _ url: String, key: String, body: String? = nil, headers: [String: String] = [:]) async throws -> (Int, JSONValue?) {
         var request = HTTPClientRequest(url: url)
         request.method = method.ahc
         request.headers.add(name: "Authorization", value: "Bearer \(key)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)); request.headers.add(name: "Content-Type", value: "application/json") }
         let response = try await client.execute(request, timeout: .seconds(10))
         let bytes = try await response.body.collect(upTo: 1 << 20)
