@@ -10,15 +10,19 @@ import Synchronization
 /// measured in the same run, so the figures read as ratios on a noisy machine.
 public struct LoadBenchmark: Sendable {
     public struct Options: Sendable {
-        public var baseURL: String
+        /// Base URLs of the nodes under test; each client loop keeps to one (round robin), so
+        /// several nodes on one database share the load evenly.
+        public var baseURLs: [String]
+        /// The first node (settings, the simulator's outbox).
+        public var baseURL: String { baseURLs[0] }
         public var apiKey: String
         public var concurrency: Int
         public var seconds: Double
         public var warmupSeconds: Double
         public var rounds: Int
 
-        public init(baseURL: String, apiKey: String, concurrency: Int = 64, seconds: Double = 5, warmupSeconds: Double = 1, rounds: Int = 3) {
-            self.baseURL = baseURL
+        public init(baseURLs: [String], apiKey: String, concurrency: Int = 64, seconds: Double = 5, warmupSeconds: Double = 1, rounds: Int = 3) {
+            self.baseURLs = baseURLs.isEmpty ? ["http://127.0.0.1:8080"] : baseURLs
             self.apiKey = apiKey
             self.concurrency = concurrency
             self.seconds = seconds
@@ -66,24 +70,24 @@ public struct LoadBenchmark: Sendable {
             // risk step's full cost while thousands of starts from one client are not refused.
             let restore = try await recordOnlyRisk(client)
             restoreSettings.withLock { $0 = restore }
-            _ = try await phase(client, seconds: options.warmupSeconds) { _ in try await self.trivial(client) }
+            _ = try await phase(client, seconds: options.warmupSeconds) { worker in try await self.trivial(client, worker) }
             for round in 1...max(1, options.rounds) {
-                let trivial = try await phase(client, seconds: options.seconds) { _ in try await self.trivial(client) }
+                let trivial = try await phase(client, seconds: options.seconds) { worker in try await self.trivial(client, worker) }
                 progress("round \(round): trivial \(Int(trivial.figures.throughput)) req/s")
                 let started = Locked<[(String, String)]>([])
-                let start = try await phase(client, seconds: options.seconds) { _ in
+                let start = try await phase(client, seconds: options.seconds) { worker in
                     let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
                     let to = "+62812" + String(format: "%03d%05d", Int(runID % 1000), n % 100_000)
-                    let id = try await self.start(client, to: to)
+                    let id = try await self.start(client, worker, to: to)
                     started.withLock { $0.append((id, to)) }
                 }
                 progress("round \(round): start \(Int(start.figures.throughput)) req/s")
                 let created = started.withLock { $0 }
                 let codes = try await fetchCodes(client, created)
                 let queue = Locked(codes[...])
-                let check = try await phase(client, seconds: options.seconds) { _ in
+                let check = try await phase(client, seconds: options.seconds) { worker in
                     guard let next = queue.withLock({ $0.popFirst() }) else { throw BenchError.exhausted }
-                    try await self.check(client, id: next.0, code: next.1)
+                    try await self.check(client, worker, id: next.0, code: next.1)
                 }
                 progress("round \(round): check \(Int(check.figures.throughput)) req/s (\(codes.count) codes available)")
                 rounds.append(Round(trivial: trivial.figures, start: start.figures, check: check.figures))
@@ -181,8 +185,8 @@ public struct LoadBenchmark: Sendable {
             p50Ms: percentile(0.5), p99Ms: percentile(0.99)))
     }
 
-    private func request(_ path: String, method: HTTPMethod = .GET, body: String? = nil) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: options.baseURL + path)
+    private func request(_ path: String, method: HTTPMethod = .GET, body: String? = nil, node: Int = 0) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: options.baseURLs[node % options.baseURLs.count] + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer " + options.apiKey)
         if let body {
@@ -199,19 +203,19 @@ public struct LoadBenchmark: Sendable {
         return body
     }
 
-    private func trivial(_ client: HTTPClient) async throws {
-        _ = try await send(client, request("/health/live"), expect: 200)
+    private func trivial(_ client: HTTPClient, _ node: Int) async throws {
+        _ = try await send(client, request("/health/live", node: node), expect: 200)
     }
 
-    private func start(_ client: HTTPClient, to: String) async throws -> String {
-        let body = try await send(client, request("/v1/verifications", method: .POST, body: #"{"to":"\#(to)","purpose":"password_reset","channel":"sms"}"#), expect: 201)
+    private func start(_ client: HTTPClient, _ node: Int, to: String) async throws -> String {
+        let body = try await send(client, request("/v1/verifications", method: .POST, body: #"{"to":"\#(to)","purpose":"password_reset","channel":"sms"}"#, node: node), expect: 201)
         guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)),
               let id = fields["id"]?.stringValue else { throw BenchError.malformed }
         return id
     }
 
-    private func check(_ client: HTTPClient, id: String, code: String) async throws {
-        let body = try await send(client, request("/v1/verifications/\(id)/check", method: .POST, body: #"{"code":"\#(code)"}"#), expect: 200)
+    private func check(_ client: HTTPClient, _ node: Int, id: String, code: String) async throws {
+        let body = try await send(client, request("/v1/verifications/\(id)/check", method: .POST, body: #"{"code":"\#(code)"}"#, node: node), expect: 200)
         guard String(buffer: body).contains("\"valid\":true") else { throw BenchError.malformed }
     }
 

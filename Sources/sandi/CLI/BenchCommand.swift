@@ -9,7 +9,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Load-test a running Sandi: start and check against the trivial endpoint, same run.",
         discussion: "Needs a server with the simulator on. Prints throughput and p50/p99 per phase and the ratios to the trivial endpoint; medians over --rounds.")
 
-    @Option(help: "Base URL of the server.") var url = "http://127.0.0.1:8080"
+    @Option(help: "Base URL of a node; repeat for several nodes on one database (load spread evenly).") var url: [String] = ["http://127.0.0.1:8080"]
     @Option(help: "API key (default: the data directory's demo-api-key).") var apiKey: String?
     @Option(help: "Data directory holding demo-api-key.") var dataDir = "./sandi-data"
     @Option(help: "Connections / concurrent requests.") var concurrency = 64
@@ -19,7 +19,7 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let key = try resolveAPIKey(apiKey, dataDir: dataDir)
-        let bench = LoadBenchmark(options: .init(baseURL: url, apiKey: key, concurrency: concurrency, seconds: seconds, rounds: rounds))
+        let bench = LoadBenchmark(options: .init(baseURLs: url, apiKey: key, concurrency: concurrency, seconds: seconds, rounds: rounds))
         let results = try await bench.run { line in if !json { print(line) } }
         print(BenchReport.render(results, concurrency: concurrency, json: json))
     }
