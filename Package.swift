@@ -85,6 +85,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // SMPP 3.4 for SMS: PDU codec, GSM 03.38 / UCS-2 encoding and segmentation, a pure session
+        // state machine, NIO framing and a client (bind, keep-alive, window, throttling, receipts).
+        .target(
+            name: "SandiSMPP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Background workers as swift-service-lifecycle services.
         .target(
             name: "SandiWorkers",
@@ -138,6 +149,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "SandiSMPPTests",
+            dependencies: [
+                "SandiSMPP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SandiStorageTests",
             dependencies: ["SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres"],
