@@ -346,4 +346,27 @@ struct ConfigurationTests {
         #expect(v.codeLength == 8 && v.expiresAt.timeIntervalSince(v.createdAt) == 90)
         try await system.close()
     }
+
+    @Test("PostgreSQL from DATABASE_URL: shared code keys required, pool and lease bounds checked, other schemes refused")
+    func postgresSettings() async throws {
+        let url = "postgres://sandi:pw@127.0.0.1:5432/sandi?sslmode=disable"
+        let bare = try await SandiConfiguration.load(environment: ["DATABASE_URL": url])
+        #expect(bare.databaseURL == url, "DATABASE_URL is read as well as SANDI_DATABASE_URL")
+        #expect(bare.startupProblems.contains { $0.contains("SANDI_CODE_KEYS") }, "several nodes need one set of code keys")
+        let keyed = try await SandiConfiguration.load(environment: [
+            "SANDI_DATABASE_URL": url, "SANDI_CODE_KEYS": "k1:" + Data(repeating: 7, count: 32).base64EncodedString(),
+            "SANDI_POSTGRES_POOL_MAX": "0", "SANDI_WORKER_LEASE_SECONDS": "1"])
+        #expect(keyed.startupProblems.contains { $0.contains("pool_max") } && keyed.startupProblems.contains { $0.contains("lease_seconds") })
+        let mysql = try await SandiConfiguration.load(overrides: ["sandi.data.dir": NSTemporaryDirectory()], environment: [
+            "SANDI_DATABASE_URL": "mysql://x@y/z", "SANDI_CODE_KEYS": "k1:" + Data(repeating: 7, count: 32).base64EncodedString()])
+        await #expect(throws: StartupError.self) { _ = try await SandiSystem.open(mysql, logger: Logger(label: "test")) }
+    }
+
+    @Test("the database clock: this machine's clock plus the offset measured halfway through a round trip")
+    func databaseClock() async throws {
+        let clock = DatabaseClock { Date().addingTimeInterval(3600) }
+        let offset = try await clock.refresh()
+        #expect(abs(offset - 3600) < 1 && abs(clock.now.timeIntervalSince(Date()) - 3600) < 1)
+        #expect(clock.measuredOffset == offset)
+    }
 }
