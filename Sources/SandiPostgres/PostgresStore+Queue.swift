@@ -15,38 +15,20 @@ extension PostgresStore {
                 RETURNING id, kind, delivery_id, verification_id, tenant_id, due_at, attempts
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), .ms(now), .int(limit)])
             guard !claimed.isEmpty else { return [] }
-            let jobs = try claimed.map { row in (try StoredRecords.job(row), try row.int("attempts")) }
+            let jobs = try claimed.map { row in (job: try StoredRecords.job(row), attempt: try row.int("attempts")) }
             let verifications = try await tx.query(
-                "SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ANY($1)", [.texts(Array(Set(jobs.map(\.0.verificationID))))]
+                "SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ANY($1)", [.texts(Array(Set(jobs.map(\.job.verificationID))))]
             ).reduce(into: [String: Verification]()) { map, row in
                 let v = try StoredRecords.verification(row)
                 map[v.id] = v
             }
             // Receipt timers judge against every delivery of their verification.
-            let watched = Set(jobs.filter { $0.0.kind == .fallback }.map(\.0.verificationID))
-            var byVerification: [String: [Delivery]] = [:]
+            let watched = Set(jobs.filter { $0.job.kind == .fallback }.map(\.job.verificationID))
             let deliveries = try await tx.query(
                 "SELECT * FROM deliveries WHERE id = ANY($1) OR verification_id = ANY($2) ORDER BY queued_at, seq",
-                [.texts(jobs.map(\.0.deliveryID)), .texts(Array(watched))]
-            ).reduce(into: [String: Delivery]()) { map, row in
-                let d = try StoredRecords.delivery(row)
-                map[d.id] = d
-                if watched.contains(d.verificationID) { byVerification[d.verificationID, default: []].append(d) }
-            }
-            var out: [ClaimedJob] = []
-            var withdrawn: [String] = []
-            for (job, attempts) in jobs {
-                guard let v = verifications[job.verificationID], v.tenantID == job.tenantID,
-                      let d = deliveries[job.deliveryID], job.kind == .fallback || d.status == .queued,
-                      v.status == .pending, v.expiresAt > now
-                else {
-                    withdrawn.append(job.id)
-                    continue
-                }
-                var verification = v
-                verification.deliveries = byVerification[v.id] ?? []
-                out.append(ClaimedJob(job: job, delivery: d, verification: verification, attempt: attempts))
-            }
+                [.texts(jobs.map(\.job.deliveryID)), .texts(Array(watched))]
+            ).map(StoredRecords.delivery)
+            let (out, withdrawn) = ClaimedJobs.assemble(jobs, verifications: verifications, deliveries: deliveries, now: now)
             if !withdrawn.isEmpty {
                 // The code may no longer travel (approved, canceled, locked, expired): withdraw the send.
                 try await tx.query(
@@ -54,7 +36,7 @@ extension PostgresStore {
                     [.texts(withdrawn)])
                 try await tx.query("UPDATE jobs SET done = true, lease_until = NULL WHERE id = ANY($1)", [.texts(withdrawn)])
             }
-            return out.sorted { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
+            return out
         }
     }
 

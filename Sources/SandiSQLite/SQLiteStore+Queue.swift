@@ -18,43 +18,23 @@ extension SQLiteStore {
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), nowMS, nowMS, .integer(limit)])
             guard !claimed.isEmpty else { return [] }
             // Load what the claimed jobs need in two statements, whatever their number.
-            let jobs = try claimed.map { row in
-                (try StoredRecords.job(row), try row.int("attempts"))
-            }
+            let jobs = try claimed.map { row in (job: try StoredRecords.job(row), attempt: try row.int("attempts")) }
             let placeholders = Array(repeating: "?", count: jobs.count).joined(separator: ",")
             let verifications = try await tx.query(
                 "SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id IN (\(placeholders))",
-                Array(Set(jobs.map(\.0.verificationID))).map(SQLiteData.text)
+                Array(Set(jobs.map(\.job.verificationID))).map(SQLiteData.text)
             ).reduce(into: [String: Verification]()) { map, row in
                 let v = try StoredRecords.verification(row)
                 map[v.id] = v
             }
             // Receipt timers judge against every delivery of their verification.
-            let watched = Set(jobs.filter { $0.0.kind == .fallback }.map(\.0.verificationID))
+            let watched = Set(jobs.filter { $0.job.kind == .fallback }.map(\.job.verificationID))
             let watchedMarks = Array(repeating: "?", count: watched.count).joined(separator: ",")
-            var byVerification: [String: [Delivery]] = [:]
             let deliveries = try await tx.query(
                 "SELECT * FROM deliveries WHERE id IN (\(placeholders))" + (watched.isEmpty ? "" : " OR verification_id IN (\(watchedMarks))") + " ORDER BY queued_at, rowid",
-                jobs.map { .text($0.0.deliveryID) } + watched.map(SQLiteData.text)
-            ).reduce(into: [String: Delivery]()) { map, row in
-                let d = try StoredRecords.delivery(row)
-                map[d.id] = d
-                if watched.contains(d.verificationID) { byVerification[d.verificationID, default: []].append(d) }
-            }
-            var out: [ClaimedJob] = []
-            var withdrawn: [String] = []
-            for (job, attempts) in jobs {
-                guard let v = verifications[job.verificationID], v.tenantID == job.tenantID,
-                      let d = deliveries[job.deliveryID], job.kind == .fallback || d.status == .queued,
-                      v.status == .pending, v.expiresAt > now
-                else {
-                    withdrawn.append(job.id)
-                    continue
-                }
-                var verification = v
-                verification.deliveries = byVerification[v.id] ?? []
-                out.append(ClaimedJob(job: job, delivery: d, verification: verification, attempt: attempts))
-            }
+                jobs.map { .text($0.job.deliveryID) } + watched.map(SQLiteData.text)
+            ).map(StoredRecords.delivery)
+            let (out, withdrawn) = ClaimedJobs.assemble(jobs, verifications: verifications, deliveries: deliveries, now: now)
             if !withdrawn.isEmpty {
                 // The code may no longer travel (approved, canceled, locked, expired): withdraw the send.
                 let marks = Array(repeating: "?", count: withdrawn.count).joined(separator: ",")
@@ -62,7 +42,7 @@ extension SQLiteStore {
                            withdrawn.map(SQLiteData.text))
                 tx.enqueue("UPDATE jobs SET done = 1, lease_until = NULL WHERE id IN (\(marks))", withdrawn.map(SQLiteData.text))
             }
-            return out.sorted { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
+            return out
         }
     }
 
