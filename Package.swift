@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "SandiAppTests",
             dependencies: [
-                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres",
+                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres", "SandiWorkers",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -10,12 +10,17 @@ public final class RecordingProvider: ChannelProvider {
 
     public let name: String
     public let channels: Set<Channel>
-    private let state: Mutex<(answers: [Channel: Answer], sent: [OutboundMessage])>
+    private let state: Mutex<(answers: [Channel: Answer], sent: [OutboundMessage], onSend: (@Sendable () -> Void)?)>
 
     public init(name: String = "recording", channels: Set<Channel> = Set(Channel.allCases)) {
         self.name = name
         self.channels = channels
-        self.state = Mutex(([:], []))
+        self.state = Mutex(([:], [], nil))
+    }
+
+    /// Runs `action` at every send (e.g. moves a manual clock on: a slow provider).
+    public func whenSending(_ action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.onSend = action }
     }
 
     /// Sets the answer for a channel (default: delivered).
@@ -27,6 +32,7 @@ public final class RecordingProvider: ChannelProvider {
     public var sent: [OutboundMessage] { state.withLock { $0.sent } }
 
     public func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderAcceptance {
+        state.withLock { $0.onSend }?()
         let answer = state.withLock { s -> Answer in
             let answer = s.answers[message.channel] ?? .delivered
             if answer == .delivered || answer == .sent { s.sent.append(message) }

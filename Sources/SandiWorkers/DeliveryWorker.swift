@@ -7,7 +7,9 @@ import Foundation
 public struct DeliveryWorkerOptions: Sendable {
     /// Longest wait between looks at the queue when nothing rings.
     public var pollInterval: Duration = .milliseconds(500)
-    /// How long a claimed job stays leased to this worker (longer than any provider timeout).
+    /// How long a claimed job stays leased to this worker. A claimed job starts its send within
+    /// the first half of the lease or goes back to the queue, so the other half must cover the
+    /// slowest provider call.
     public var leaseSeconds: Double = 30
     /// Jobs claimed per look.
     public var batchSize: Int = 64
@@ -105,6 +107,8 @@ public struct DeliveryWorker: Service {
         let claimed = try await processor.store.claimDue(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
         guard !claimed.isEmpty else { return notices.count + receipts }
+        let claimedAt = processor.clock.now
+        var started = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
             for job in claimed {
@@ -112,6 +116,13 @@ public struct DeliveryWorker: Service {
                     try await group.next()
                     inFlight -= 1
                 }
+                // A job that waited for a free slot past half its lease goes back to the queue
+                // unsent: sending it now could outlast the lease, and another node could send it too.
+                if processor.clock.now.timeIntervalSince(claimedAt) > options.leaseSeconds / 2 {
+                    try await processor.store.release(jobID: job.job.id, owner: owner, dueAt: job.job.dueAt)
+                    continue
+                }
+                started += 1
                 group.addTask {
                     do {
                         try await processor.process(job, owner: owner)
@@ -123,7 +134,7 @@ public struct DeliveryWorker: Service {
             }
             try await group.waitForAll()
         }
-        return claimed.count + notices.count + receipts
+        return started + notices.count + receipts
     }
 
     private func waitTime() async throws -> Duration {
