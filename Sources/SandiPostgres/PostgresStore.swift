@@ -30,11 +30,15 @@ public struct PostgresStoreOptions: Sendable, Equatable {
     public var schema: String?
     /// Seconds to wait for a connection.
     public var connectTimeoutSeconds: Int = 10
+    /// A PEM file of the certificate authorities to trust for the server's certificate
+    /// (`sslrootcert`); nil: the system's trust store.
+    public var rootCertificatePath: String?
 
     public init() {}
 
     /// Options from a `postgres://user:password@host:port/database?sslmode=disable|prefer|require&schema=NAME`
-    /// URL (also `postgresql://`). Percent-escapes in user and password are decoded.
+    /// URL (also `postgresql://`; `sslrootcert=PATH` trusts a private CA, `pool_max=N` sizes the
+    /// pool). Percent-escapes in user and password are decoded.
     public init(url: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
               scheme == "postgres" || scheme == "postgresql"
@@ -54,6 +58,9 @@ public struct PostgresStoreOptions: Sendable, Equatable {
                 case "require", "verify-ca", "verify-full": tls = .require
                 default: throw PostgresOptionsError("sslmode must be disable, prefer or require")
                 }
+            case "sslrootcert":
+                guard let value = item.value, !value.isEmpty else { throw PostgresOptionsError("sslrootcert must name a PEM file") }
+                rootCertificatePath = value
             case "schema", "search_path":
                 guard let value = item.value, Self.isIdentifier(value) else { throw PostgresOptionsError("schema must be a plain identifier") }
                 schema = value
@@ -73,10 +80,12 @@ public struct PostgresStoreOptions: Sendable, Equatable {
     }
 
     var clientConfiguration: PostgresClient.Configuration {
+        var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+        if let rootCertificatePath { tlsConfiguration.trustRoots = .file(rootCertificatePath) }
         let mode: PostgresClient.Configuration.TLS = switch tls {
         case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
+        case .prefer: .prefer(tlsConfiguration)
+        case .require: .require(tlsConfiguration)
         }
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: mode)
         configuration.options.maximumConnections = maxConnections

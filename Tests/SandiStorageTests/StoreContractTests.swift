@@ -167,6 +167,7 @@ struct PostgresStoreTests {
         let o = try PostgresStoreOptions(url: "postgresql://app%40x:p%2Fss@db.internal:6543/otp?sslmode=require&schema=sandi_a&pool_max=7")
         #expect(o.username == "app@x" && o.password == "p/ss" && o.host == "db.internal" && o.port == 6543)
         #expect(o.database == "otp" && o.tls == .require && o.schema == "sandi_a" && o.maxConnections == 7)
+        #expect(try PostgresStoreOptions(url: "postgres://x@db/z?sslmode=require&sslrootcert=/etc/sandi/ca.pem").rootCertificatePath == "/etc/sandi/ca.pem")
         #expect(throws: PostgresOptionsError.self) { try PostgresStoreOptions(url: "mysql://x@y/z") }
         #expect(throws: PostgresOptionsError.self) { try PostgresStoreOptions(url: "postgres://x@y/z?schema=a;drop") }
         #expect(throws: PostgresOptionsError.self) { try PostgresStoreOptions(url: "postgres://x@y/z?sslmode=sometimes") }
