@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Crypto
 
 /// Posts a signed webhook body; answers whether the receiver took it (2xx) and a short result
