@@ -132,6 +132,13 @@ extension PostgresStore {
         try await read { tx in try await tx.query("SELECT * FROM deliveries WHERE id = $1", [.text(id)]).first.map(StoredRecords.delivery) }
     }
 
+    public func delivery(provider: String, providerMessageID: String) async throws -> Delivery? {
+        try await read { tx in
+            try await tx.query("SELECT * FROM deliveries WHERE provider = $1 AND provider_message_id = $2 ORDER BY queued_at DESC LIMIT 1",
+                               [.text(provider), .text(providerMessageID)]).first.map(StoredRecords.delivery)
+        }
+    }
+
     public func nextDueAt() async throws -> Date? {
         try await read { tx in
             try await tx.query("SELECT MIN(GREATEST(due_at, COALESCE(lease_until, due_at))) AS due FROM jobs WHERE NOT done").first?.optionalDate("due")

@@ -111,5 +111,9 @@ enum SQLiteMigrations {
             "CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_at) WHERE status = 'pending'",
             "CREATE INDEX webhook_deliveries_hook ON webhook_deliveries(webhook_id, next_at)",
         ]),
+        (3, "provider_ids", [
+            // Receipts of session protocols (SMPP) name the provider's message id only.
+            "CREATE INDEX deliveries_provider_message ON deliveries(provider, provider_message_id) WHERE provider_message_id IS NOT NULL",
+        ]),
     ]
 }

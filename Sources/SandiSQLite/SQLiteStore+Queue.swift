@@ -166,6 +166,13 @@ extension SQLiteStore {
         try await read { tx in try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(id)]).first.map(StoredRecords.delivery) }
     }
 
+    public func delivery(provider: String, providerMessageID: String) async throws -> Delivery? {
+        try await read { tx in
+            try await tx.query("SELECT * FROM deliveries WHERE provider = ? AND provider_message_id = ? ORDER BY queued_at DESC LIMIT 1",
+                               [.text(provider), .text(providerMessageID)]).first.map(StoredRecords.delivery)
+        }
+    }
+
     public func nextDueAt() async throws -> Date? {
         try await read { tx in
             try await tx.query("SELECT MIN(MAX(due_at, COALESCE(lease_until, due_at))) AS due FROM jobs WHERE done = 0")

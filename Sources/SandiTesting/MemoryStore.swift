@@ -245,6 +245,10 @@ public actor MemoryStore: SandiStore {
 
     public func delivery(id: String) async throws -> Delivery? { deliveries[id] }
 
+    public func delivery(provider: String, providerMessageID: String) async throws -> Delivery? {
+        deliveries.values.first { $0.provider == provider && $0.providerMessageID == providerMessageID }
+    }
+
     public func nextDueAt() async throws -> Date? {
         jobs.values.map { max($0.record.dueAt, $0.leaseUntil ?? $0.record.dueAt) }.min()
     }

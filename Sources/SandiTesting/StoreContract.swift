@@ -453,6 +453,17 @@ public enum StoreContract {
             let records = try await store.auditRecords(afterSeq: 0, limit: 100)
             try expect(sealed >= 1 && records.contains { $0.type == "rate_limit.hit" && $0.verificationID == nil }, "tenant-level events are stored and sealed")
         },
+        Check(name: "a delivery is found by its provider's message id (receipts of SMPP name only that)") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let first = c.verification.deliveries[0]
+            let claimed = try await store.claimDue(now: t0, owner: "w", leaseSeconds: 30, limit: 10)
+            _ = try await store.complete(SendOutcome(jobID: claimed[0].job.id, leaseOwner: "w", deliveryID: first.id, verificationID: c.verification.id,
+                                                     tenantID: "ten_a", status: .sent, providerMessageID: "smsc-7f", error: nil, at: t0, events: [], fallback: nil, timer: nil))
+            try expect(try await store.delivery(provider: first.provider, providerMessageID: "smsc-7f")?.id == first.id, "found")
+            try expect(try await store.delivery(provider: "other", providerMessageID: "smsc-7f") == nil, "scoped to the provider")
+            try expect(try await store.delivery(provider: first.provider, providerMessageID: "smsc-80") == nil, "unknown id")
+        },
         Check(name: "receipts teach channel memory: undeliverable is remembered, delivered is the last that worked; a failed one pulls its timer") { store in
             let c = try Fixtures.creation(now: t0)
             _ = try await store.create(c)

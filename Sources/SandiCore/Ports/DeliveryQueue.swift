@@ -124,6 +124,10 @@ public protocol DeliveryQueue: Sendable {
     /// A delivery by id (any tenant: receipts name deliveries, not tenants).
     func delivery(id: String) async throws -> Delivery?
 
+    /// A delivery by the id its provider gave the message (receipts of protocols such as SMPP
+    /// name only that).
+    func delivery(provider: String, providerMessageID: String) async throws -> Delivery?
+
     /// When the earliest pending job is due (nil when none is pending).
     func nextDueAt() async throws -> Date?
 
