@@ -77,7 +77,8 @@ let package = Package(
         .target(
             name: "SandiProviders",
             dependencies: [
-                "SandiCore",
+                "SandiCore", "SandiSMPP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -152,7 +153,11 @@ let package = Package(
         .testTarget(
             name: "SandiSMPPTests",
             dependencies: [
-                "SandiSMPP",
+                "SandiSMPP", "SandiApp", "SandiCore", "SandiProviders",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

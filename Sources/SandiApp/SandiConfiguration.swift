@@ -20,6 +20,8 @@ public import SandiCore
 /// Risk: `sandi.risk.settings` (SANDI_RISK_SETTINGS: a JSON file with the default risk settings
 /// document, the same shape as `PUT /v1/settings/risk`), `sandi.simswap.url` (SANDI_SIMSWAP_URL: a
 /// CAMARA API root), `sandi.simswap.token` (SANDI_SIMSWAP_TOKEN, secret), `sandi.simswap.timeout_ms`.
+/// SMS over SMPP: `sandi.smpp.host` (SANDI_SMPP_HOST; set to enable), `.port` (2775), `.system_id`,
+/// `.password` (secret), `.system_type`, `.source` (the sender shown; default the brand).
 public struct SandiConfiguration: Sendable {
     public var host: String
     public var port: Int
@@ -31,6 +33,8 @@ public struct SandiConfiguration: Sendable {
     /// (`sandi.worker.lease_seconds`, default 10): longer than any provider call may take, much
     /// shorter than a code lives.
     public var leaseSeconds: Int
+    /// An SMSC account for SMS over SMPP (`sandi.smpp.*`); nil: none.
+    public var smpp: SMPPSettings?
     /// The PostgreSQL schema of Sandi's tables (`sandi.postgres.schema`; default `public`).
     public var postgresSchema: String?
     public var production: Bool
@@ -69,6 +73,14 @@ public struct SandiConfiguration: Sendable {
             .flatMap { $0.isEmpty ? nil : $0 }
         postgresPoolMax = reader.int(forKey: "sandi.postgres.pool_max")
         leaseSeconds = reader.int(forKey: "sandi.worker.lease_seconds", default: 10)
+        if let host = reader.string(forKey: "sandi.smpp.host").flatMap({ $0.isEmpty ? nil : $0 }) {
+            smpp = SMPPSettings(
+                host: host, port: reader.int(forKey: "sandi.smpp.port", default: 2775),
+                systemID: reader.string(forKey: "sandi.smpp.system_id", default: ""),
+                password: reader.string(forKey: "sandi.smpp.password", isSecret: true) ?? "",
+                systemType: reader.string(forKey: "sandi.smpp.system_type", default: ""),
+                source: reader.string(forKey: "sandi.smpp.source") ?? reader.string(forKey: "sandi.brand", default: "Sandi"))
+        }
         postgresSchema = reader.string(forKey: "sandi.postgres.schema").flatMap { $0.isEmpty ? nil : $0 }
         simulatorEnabled = reader.bool(forKey: "sandi.simulator.enabled", default: !production)
         codeKeys = reader.string(forKey: "sandi.code.keys", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
@@ -125,7 +137,7 @@ public struct SandiConfiguration: Sendable {
             values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
         }
         providers.append(InMemoryProvider(name: "flags", values: values))
-        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN"])))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN", "SANDI_SMPP_PASSWORD"])))
         if let file = file ?? environment["SANDI_CONFIG"] {
             providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
         }
@@ -147,6 +159,12 @@ public struct SandiConfiguration: Sendable {
         if !(100...30_000).contains(simSwapTimeoutMs) { problems.append("sandi.simswap.timeout_ms must be 100–30000") }
         if let pool = postgresPoolMax, !(1...500).contains(pool) { problems.append("sandi.postgres.pool_max must be 1–500") }
         if !(2...300).contains(leaseSeconds) { problems.append("sandi.worker.lease_seconds must be 2–300") }
+        if let smpp {
+            if !(1...65_535).contains(smpp.port) { problems.append("sandi.smpp.port must be 1–65535") }
+            if smpp.systemID.isEmpty || smpp.systemID.count > 15 { problems.append("sandi.smpp.system_id must be 1–15 characters") }
+            if smpp.password.count > 8 { problems.append("sandi.smpp.password must be at most 8 characters (SMPP 3.4)") }
+            if smpp.source.isEmpty || smpp.source.count > 20 { problems.append("sandi.smpp.source must be 1–20 characters (11 for an alphanumeric sender)") }
+        }
         if databaseURL != nil, codeKeys == nil {
             problems.append("on PostgreSQL every node must hash codes with the same keys: set SANDI_CODE_KEYS (the same on every node), not a generated key file")
         }
@@ -159,4 +177,15 @@ public struct SandiConfiguration: Sendable {
         }
         return problems
     }
+}
+
+/// One SMSC account for SMS over SMPP.
+public struct SMPPSettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var systemID: String
+    public var password: String
+    public var systemType: String
+    /// The sender shown on phones: a brand (alphanumeric, ≤ 11) or a number.
+    public var source: String
 }

@@ -29,6 +29,8 @@ public struct SandiSystem: Sendable {
     public let keyring: Keyring
     public let clock: any TimeSource
     public let simulator: SimulatorProvider?
+    /// The SMPP bind, when an SMSC is configured (a service of its own while serving).
+    public let smpp: SMPPProvider?
     public let service: VerificationService
     public let worker: DeliveryWorker
     public let registry: PrometheusCollectorRegistry
@@ -72,8 +74,14 @@ public struct SandiSystem: Sendable {
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusVerificationMetrics(registry: registry)
         let simulator = configuration.simulatorEnabled ? SimulatorProvider(outbox: store, hasher: hasher, clock: clock) : nil
+        let smpp = configuration.smpp.map { s in
+            SMPPProvider(options: .init(host: s.host, port: s.port, systemID: s.systemID, password: s.password, systemType: s.systemType, source: s.source),
+                         lookup: store, clock: clock, signal: doorbell, logger: logger)
+        }
         let breakers = BreakerBoard { provider, channel, op, state in metrics.breakerChanged(provider: provider, channel: channel, operator: op, state: state) }
-        let providers = ProviderRegistry(simulator.map { [$0] } ?? [], breakers: breakers)
+        // A real SMS route comes before the simulator's (lower priority first).
+        let channelProviders: [any ChannelProvider] = (smpp.map { [$0] } ?? []) + (simulator.map { [$0] } ?? [])
+        let providers = ProviderRegistry(channelProviders, breakers: breakers)
         let simSwap = configuration.simSwapURL.map { url in
             CamaraSimSwap(options: .init(apiRoot: url, token: configuration.simSwapToken ?? "",
                                          timeout: .milliseconds(configuration.simSwapTimeoutMs)), logger: logger)
@@ -87,9 +95,9 @@ public struct SandiSystem: Sendable {
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
         let webhooks = WebhookService(store: store, hasher: hasher, clock: clock, sender: HTTPWebhookSender())
         let worker = DeliveryWorker(
-            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds)), receiptSources: simulator.map { [$0] } ?? [], webhooks: webhooks, logger: logger)
+            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds)), receiptSources: (simulator.map { [$0] } ?? []) + (smpp.map { [$0] } ?? []), webhooks: webhooks, logger: logger)
         return SandiSystem(
-            configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator,
+            configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator, smpp: smpp,
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
     }
 
@@ -143,6 +151,7 @@ public struct SandiSystem: Sendable {
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: (databaseClock.map { [.init(service: ClockAlignment(clock: $0, logger: logger))] } ?? [])
+                + (smpp.map { [.init(service: $0)] } ?? [])
                 + [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
