@@ -35,6 +35,8 @@ public struct SandiConfiguration: Sendable {
     public var leaseSeconds: Int
     /// An SMSC account for SMS over SMPP (`sandi.smpp.*`); nil: none.
     public var smpp: SMPPSettings?
+    /// HTTP providers (Twilio, …) and Sandi's public URL for their callbacks.
+    public var providers: ProviderSettings
     /// The PostgreSQL schema of Sandi's tables (`sandi.postgres.schema`; default `public`).
     public var postgresSchema: String?
     public var production: Bool
@@ -81,6 +83,7 @@ public struct SandiConfiguration: Sendable {
                 systemType: reader.string(forKey: "sandi.smpp.system_type", default: ""),
                 source: reader.string(forKey: "sandi.smpp.source") ?? reader.string(forKey: "sandi.brand", default: "Sandi"))
         }
+        providers = ProviderSettings(reader: reader)
         postgresSchema = reader.string(forKey: "sandi.postgres.schema").flatMap { $0.isEmpty ? nil : $0 }
         simulatorEnabled = reader.bool(forKey: "sandi.simulator.enabled", default: !production)
         codeKeys = reader.string(forKey: "sandi.code.keys", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
@@ -137,7 +140,7 @@ public struct SandiConfiguration: Sendable {
             values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
         }
         providers.append(InMemoryProvider(name: "flags", values: values))
-        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN", "SANDI_SMPP_PASSWORD"])))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN", "SANDI_SMPP_PASSWORD"] + ProviderSettings.secretVariables)))
         if let file = file ?? environment["SANDI_CONFIG"] {
             providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
         }
@@ -165,6 +168,7 @@ public struct SandiConfiguration: Sendable {
             if smpp.password.count > 8 { problems.append("sandi.smpp.password must be at most 8 characters (SMPP 3.4)") }
             if smpp.source.isEmpty || smpp.source.count > 20 { problems.append("sandi.smpp.source must be 1–20 characters (11 for an alphanumeric sender)") }
         }
+        problems += providers.problems
         if databaseURL != nil, codeKeys == nil {
             problems.append("on PostgreSQL every node must hash codes with the same keys: set SANDI_CODE_KEYS (the same on every node), not a generated key file")
         }

@@ -31,6 +31,10 @@ public struct SandiSystem: Sendable {
     public let simulator: SimulatorProvider?
     /// The SMPP bind, when an SMSC is configured (a service of its own while serving).
     public let smpp: SMPPProvider?
+    /// Services of the real providers (sessions kept up while serving).
+    let providerServices: [any Service]
+    /// Handlers of the providers' callbacks (`/v1/callbacks/…`).
+    public let callbacks: [any CallbackHandler]
     public let service: VerificationService
     public let worker: DeliveryWorker
     public let registry: PrometheusCollectorRegistry
@@ -80,7 +84,8 @@ public struct SandiSystem: Sendable {
         }
         let breakers = BreakerBoard { provider, channel, op, state in metrics.breakerChanged(provider: provider, channel: channel, operator: op, state: state) }
         // A real SMS route comes before the simulator's (lower priority first).
-        let channelProviders: [any ChannelProvider] = (smpp.map { [$0] } ?? []) + (simulator.map { [$0] } ?? [])
+        let assembly = ProviderAssembly.build(configuration.providers, store: store, clock: clock, signal: doorbell, logger: logger)
+        let channelProviders: [any ChannelProvider] = assembly.channelProviders + (smpp.map { [$0] } ?? []) + (simulator.map { [$0] } ?? [])
         let providers = ProviderRegistry(channelProviders, breakers: breakers)
         let simSwap = configuration.simSwapURL.map { url in
             CamaraSimSwap(options: .init(apiRoot: url, token: configuration.simSwapToken ?? "",
@@ -95,9 +100,11 @@ public struct SandiSystem: Sendable {
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
         let webhooks = WebhookService(store: store, hasher: hasher, clock: clock, sender: HTTPWebhookSender())
         let worker = DeliveryWorker(
-            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds)), receiptSources: (simulator.map { [$0] } ?? []) + (smpp.map { [$0] } ?? []), webhooks: webhooks, logger: logger)
+            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds)), receiptSources: (simulator.map { [$0] } ?? []) + (smpp.map { [$0] } ?? []) + assembly.receiptSources, webhooks: webhooks, logger: logger)
+        let recorder = ReceiptRecorder(lookup: store, processor: processor)
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator, smpp: smpp,
+            providerServices: assembly.services, callbacks: assembly.callbacks.map { $0(recorder) },
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
     }
 
@@ -117,7 +124,8 @@ public struct SandiSystem: Sendable {
     /// The HTTP application.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = SandiRouter.build(HTTPDependencies(
-            service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken, webhooks: worker.webhooks))
+            service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken, webhooks: worker.webhooks,
+            callbacks: callbacks, publicURL: configuration.providers.publicURL))
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Sandi"),
@@ -152,6 +160,7 @@ public struct SandiSystem: Sendable {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: (databaseClock.map { [.init(service: ClockAlignment(clock: $0, logger: logger))] } ?? [])
                 + (smpp.map { [.init(service: $0)] } ?? [])
+                + providerServices.map { .init(service: $0) }
                 + [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))

@@ -12,9 +12,14 @@ public struct HTTPDependencies: Sendable {
     public var registry: PrometheusCollectorRegistry
     public var metricsToken: String?
     public var webhooks: WebhookService?
+    /// Providers' callback handlers (status callbacks, receipts) and Sandi's public URL.
+    public var callbacks: [any CallbackHandler] = []
+    public var publicURL: String?
 
-    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil, webhooks: WebhookService? = nil) {
+    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil, webhooks: WebhookService? = nil, callbacks: [any CallbackHandler] = [], publicURL: String? = nil) {
         self.webhooks = webhooks
+        self.callbacks = callbacks
+        self.publicURL = publicURL
         self.service = service
         self.store = store
         self.simulator = simulator
@@ -33,6 +38,7 @@ public enum SandiRouter {
         router.add(middleware: RequestMetricsMiddleware(registry: deps.registry))
         router.add(middleware: ProblemMiddleware())
         OpsController(store: deps.store, registry: deps.registry, metricsToken: deps.metricsToken).register(on: router)
+        CallbackController(handlers: deps.callbacks, publicURL: deps.publicURL).register(on: router)
 
         let v1 = router.group("v1")
             .add(middleware: APIKeyMiddleware<SandiRequestContext>(store: deps.store) { $0.tenant = $1 })

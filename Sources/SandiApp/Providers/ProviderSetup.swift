@@ -1,0 +1,105 @@
+public import Configuration
+import Logging
+public import SandiCore
+public import SandiProviders
+import ServiceLifecycle
+
+/// Settings of the real channel providers, read once at start. Each provider has its own keys
+/// (`sandi.twilio.*`, …; see the README) and is on when its account is configured.
+/// `sandi.public_url` (SANDI_PUBLIC_URL) is Sandi's root as providers reach it
+/// (`https://otp.example.com`): status callbacks go to `<public_url>/v1/callbacks/<provider>/…`.
+public struct ProviderSettings: Sendable {
+    public var publicURL: String?
+    public var twilio: TwilioSettings?
+
+    /// Environment variables that hold secrets (never echoed by configuration diagnostics).
+    public static let secretVariables = ["SANDI_TWILIO_AUTH_TOKEN"]
+
+    public init(reader: ConfigReader) {
+        publicURL = reader.string(forKey: "sandi.public_url").flatMap { $0.isEmpty ? nil : $0 }
+        twilio = TwilioSettings(reader: reader)
+    }
+
+    /// Why these settings cannot be used (startup problems).
+    public var problems: [String] {
+        var problems: [String] = []
+        if let publicURL, !(publicURL.hasPrefix("https://") || publicURL.hasPrefix("http://")) || publicURL.contains("?") {
+            problems.append("sandi.public_url must be an http(s) URL without a query, e.g. https://otp.example.com")
+        }
+        problems += twilio?.problems ?? []
+        return problems
+    }
+
+    /// The callback URL of `path` (`twilio/status`) under Sandi's public URL (nil without one).
+    func callbackURL(_ path: String) -> String? {
+        guard let publicURL else { return nil }
+        return (publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL) + "/v1/callbacks/" + path
+    }
+}
+
+/// The real providers built from settings: channel providers in priority order (before the
+/// simulator), the services that keep sessions up, and the callback handlers that take their
+/// receipts (made once the engine exists, since receipts move deliveries through it).
+struct ProviderAssembly {
+    var channelProviders: [any ChannelProvider] = []
+    var services: [any Service] = []
+    var receiptSources: [any ReceiptSource] = []
+    var callbacks: [@Sendable (ReceiptRecorder) -> any CallbackHandler] = []
+
+    static func build(_ settings: ProviderSettings, store: any SandiStore, clock: any TimeSource, signal: any WorkSignal, logger: Logger) -> ProviderAssembly {
+        var assembly = ProviderAssembly()
+        if let twilio = settings.twilio {
+            let provider = TwilioProvider(options: twilio.options(
+                statusCallbackURL: settings.callbackURL("twilio/status"), callCallbackURL: settings.callbackURL("twilio/call")))
+            assembly.channelProviders.append(provider)
+            assembly.callbacks.append { recorder in TwilioCallbacks(authToken: twilio.authToken, provider: provider.name, recorder: recorder) }
+            if settings.publicURL == nil {
+                logger.warning("twilio: no sandi.public_url, so no status callbacks: receipts come from timeouts only")
+            }
+        }
+        return assembly
+    }
+}
+
+/// A Twilio account for SMS (`sandi.twilio.account_sid`, `.auth_token` (secret), `.from`: a
+/// number or an alphanumeric sender; default the brand) and voice calls (`.voice_from`: a Twilio
+/// number; voice is off without one), `.api_base` (tests), `.timeout_ms` (4000).
+public struct TwilioSettings: Sendable, Equatable {
+    public var accountSID: String
+    public var authToken: String
+    public var from: String
+    public var voiceFrom: String?
+    public var apiBase: String
+    public var timeoutMs: Int
+
+    init?(reader: ConfigReader) {
+        guard let sid = reader.string(forKey: "sandi.twilio.account_sid"), !sid.isEmpty else { return nil }
+        accountSID = sid
+        authToken = reader.string(forKey: "sandi.twilio.auth_token", isSecret: true) ?? ""
+        from = reader.string(forKey: "sandi.twilio.from") ?? reader.string(forKey: "sandi.brand", default: "Sandi")
+        voiceFrom = reader.string(forKey: "sandi.twilio.voice_from").flatMap { $0.isEmpty ? nil : $0 }
+        apiBase = reader.string(forKey: "sandi.twilio.api_base", default: "https://api.twilio.com")
+        timeoutMs = reader.int(forKey: "sandi.twilio.timeout_ms", default: 4000)
+    }
+
+    var problems: [String] {
+        var problems: [String] = []
+        if !accountSID.hasPrefix("AC") || accountSID.count != 34 { problems.append("sandi.twilio.account_sid must be AC followed by 32 hex digits") }
+        if authToken.isEmpty { problems.append("sandi.twilio.auth_token is required (SANDI_TWILIO_AUTH_TOKEN)") }
+        if !TwilioProvider.isValidSender(from) {
+            problems.append("sandi.twilio.from must be an E.164 number or an alphanumeric sender of 1–11 letters, digits or spaces with at least one letter")
+        }
+        if let voiceFrom, !(voiceFrom.hasPrefix("+") && voiceFrom.dropFirst().allSatisfy(\.isNumber)) {
+            problems.append("sandi.twilio.voice_from must be an E.164 number")
+        }
+        if !(apiBase.hasPrefix("https://") || apiBase.hasPrefix("http://")) { problems.append("sandi.twilio.api_base must be an http(s) URL") }
+        if !(200...30_000).contains(timeoutMs) { problems.append("sandi.twilio.timeout_ms must be 200–30000") }
+        return problems
+    }
+
+    func options(statusCallbackURL: String?, callCallbackURL: String?) -> TwilioProvider.Options {
+        TwilioProvider.Options(accountSID: accountSID, authToken: authToken, from: from, voiceFrom: voiceFrom,
+                               statusCallbackURL: statusCallbackURL, callStatusCallbackURL: callCallbackURL,
+                               apiBase: apiBase, timeoutMs: timeoutMs)
+    }
+}
