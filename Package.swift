@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
     ],
     targets: [
         // Domain: codes, policies, plans, numbers, ports. No I/O.
@@ -80,6 +81,8 @@ let package = Package(
                 "SandiCore", "SandiSMPP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -174,7 +177,9 @@ let package = Package(
         .testTarget(
             name: "SandiAppTests",
             dependencies: [
-                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres", "SandiWorkers",
+                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres", "SandiWorkers", "SandiProviders",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -134,13 +134,14 @@ public struct SandiConfiguration: Sendable {
     /// environment, and the JSON file at `file` (when given).
     public static func load(overrides: [String: String] = [:], file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> SandiConfiguration {
         var providers: [any ConfigProvider] = []
-        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        // Flags read exactly like environment variables (`sandi.smpp.host` is SANDI_SMPP_HOST):
+        // text is converted to the type each key asks for, so "+15005550006" stays text.
+        var flags: [String: String] = [:]
         for (key, value) in overrides {
-            let content: ConfigContent = Int(value).map(ConfigContent.int) ?? Bool(value).map(ConfigContent.bool) ?? .string(value)
-            values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false)
+            flags[key.uppercased().replacingOccurrences(of: ".", with: "_")] = value
         }
-        providers.append(InMemoryProvider(name: "flags", values: values))
-        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN", "SANDI_SMPP_PASSWORD"] + ProviderSettings.secretVariables)))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: flags))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(Set(["SANDI_CODE_KEYS", "SANDI_METRICS_TOKEN", "SANDI_DATABASE_URL", "DATABASE_URL", "SANDI_SIMSWAP_TOKEN", "SANDI_SMPP_PASSWORD"] + ProviderSettings.secretVariables))))
         if let file = file ?? environment["SANDI_CONFIG"] {
             providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
         }

@@ -125,7 +125,7 @@ public struct SandiSystem: Sendable {
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = SandiRouter.build(HTTPDependencies(
             service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken, webhooks: worker.webhooks,
-            callbacks: callbacks, publicURL: configuration.providers.publicURL))
+            callbacks: callbacks, publicURL: configuration.providers.publicURL, messageSettings: worker.processor.messageSettings))
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Sandi"),

@@ -15,8 +15,11 @@ public struct HTTPDependencies: Sendable {
     /// Providers' callback handlers (status callbacks, receipts) and Sandi's public URL.
     public var callbacks: [any CallbackHandler] = []
     public var publicURL: String?
+    /// Tenants' message settings (`/v1/settings/messages`).
+    public var messageSettings: MessageSettingsCache?
 
-    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil, webhooks: WebhookService? = nil, callbacks: [any CallbackHandler] = [], publicURL: String? = nil) {
+    public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil, webhooks: WebhookService? = nil, callbacks: [any CallbackHandler] = [], publicURL: String? = nil, messageSettings: MessageSettingsCache? = nil) {
+        self.messageSettings = messageSettings
         self.webhooks = webhooks
         self.callbacks = callbacks
         self.publicURL = publicURL
@@ -48,6 +51,8 @@ public enum SandiRouter {
         DeviceController(devices: TrustedDevices(store: deps.store, clock: deps.service.clock), idempotency: idempotency).register(on: v1)
         ProviderController(providers: deps.service.providers, clock: deps.service.clock).register(on: v1)
         SettingsRoutes(path: "settings/routing", cache: deps.service.routing) { $0.problems }.register(on: v1)
+        SettingsRoutes(path: "settings/messages", cache: deps.messageSettings ?? MessageSettingsCache(store: deps.store, clock: deps.service.clock)) { $0.problems }
+            .register(on: v1)
         if let webhooks = deps.webhooks { WebhookController(webhooks: webhooks, idempotency: idempotency).register(on: v1) }
         RiskController(admin: RiskAdmin(store: deps.store, settings: deps.service.riskSettings, clock: deps.service.clock)).register(on: v1)
         if let simulator = deps.simulator {

@@ -1,7 +1,7 @@
 public import Configuration
 import Logging
-public import SandiCore
-public import SandiProviders
+import SandiCore
+import SandiProviders
 import ServiceLifecycle
 
 /// Settings of the real channel providers, read once at start. Each provider has its own keys
@@ -11,6 +11,7 @@ import ServiceLifecycle
 public struct ProviderSettings: Sendable {
     public var publicURL: String?
     public var twilio: TwilioSettings?
+    public var http: HTTPProviderSettings?
 
     /// Environment variables that hold secrets (never echoed by configuration diagnostics).
     public static let secretVariables = ["SANDI_TWILIO_AUTH_TOKEN"]
@@ -18,6 +19,7 @@ public struct ProviderSettings: Sendable {
     public init(reader: ConfigReader) {
         publicURL = reader.string(forKey: "sandi.public_url").flatMap { $0.isEmpty ? nil : $0 }
         twilio = TwilioSettings(reader: reader)
+        http = HTTPProviderSettings(reader: reader)
     }
 
     /// Why these settings cannot be used (startup problems).
@@ -27,6 +29,7 @@ public struct ProviderSettings: Sendable {
             problems.append("sandi.public_url must be an http(s) URL without a query, e.g. https://otp.example.com")
         }
         problems += twilio?.problems ?? []
+        problems += http?.problems ?? []
         return problems
     }
 
@@ -56,6 +59,18 @@ struct ProviderAssembly {
             if settings.publicURL == nil {
                 logger.warning("twilio: no sandi.public_url, so no status callbacks: receipts come from timeouts only")
             }
+        }
+        if let http = settings.http, http.problems.isEmpty {
+            for definition in http.definitions {
+                do {
+                    let callback = definition.receipt == nil ? nil : settings.callbackURL("http/\(definition.name)")
+                    assembly.channelProviders.append(try TemplateHTTPProvider(definition: definition, callbackURL: callback))
+                } catch {
+                    logger.error("http provider not usable", metadata: ["provider": "\(definition.name)"])
+                }
+            }
+            let definitions = http.definitions
+            assembly.callbacks.append { recorder in HTTPProviderCallbacks(definitions: definitions, recorder: recorder) }
         }
         return assembly
     }

@@ -76,6 +76,20 @@ public struct MessageRenderer: Sendable {
             .replacingOccurrences(of: "{purpose}", with: purposeText)
     }
 
+    /// The text of an SMS with what phones read automatically: the Android SMS Retriever hash
+    /// of the requesting app on a line of its own, and the origin-bound line
+    /// (`@auth.example.com #123456`, WICG sms-one-time-codes) as the very last line, so the
+    /// browser offers the code only on that domain. Other channels get the text as it is.
+    public func render(channel: Channel, code: String, purpose: Purpose, locale: String, ttlSeconds: Int, transaction: TransactionDetails? = nil,
+                       appHash: String?, settings: MessageSettings) -> String {
+        let renderer = settings.brand.map { MessageRenderer(catalog: catalog, brand: $0) } ?? self
+        var text = renderer.render(channel: channel, code: code, purpose: purpose, locale: locale, ttlSeconds: ttlSeconds, transaction: transaction)
+        guard channel == .sms else { return text }
+        if let appHash, !appHash.isEmpty { text += "\n" + appHash }
+        if let domain = settings.originDomain { text += "\n\n@" + domain + " #" + code }
+        return text
+    }
+
     /// A code bound to a transaction names its amount and payee (`message.*.transaction`).
     public func render(channel: Channel, code: String, purpose: Purpose, locale: String, ttlSeconds: Int, transaction: TransactionDetails? = nil) -> String {
         let minutes = max(1, (ttlSeconds + 59) / 60)

@@ -10,12 +10,15 @@ public struct DeliveryProcessor: Sendable {
     public let renderer: MessageRenderer
     public let signal: any WorkSignal
     public let metrics: any VerificationMetrics
+    /// Tenants' message settings (brand, origin-bound domain).
+    public let messageSettings: MessageSettingsCache
     /// Claims of one job before a transient failure counts as a failure.
     public var maxTransientAttempts = 3
     /// How long "this destination cannot use this channel" is remembered (30 days).
     public var rememberUnusableSeconds = 30 * 86_400
 
-    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, renderer: MessageRenderer = MessageRenderer(), signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics()) {
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, renderer: MessageRenderer = MessageRenderer(), signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics(), messageSettings: MessageSettingsCache? = nil) {
+        self.messageSettings = messageSettings ?? MessageSettingsCache(store: store, clock: clock)
         self.store = store
         self.hasher = hasher
         self.clock = clock
@@ -51,11 +54,14 @@ public struct DeliveryProcessor: Sendable {
         guard let provider = providers.provider(named: delivery.provider, for: delivery.channel) else {
             return try await finish(claimed, owner: owner, status: .failed, messageID: nil, error: "no_provider", fallback: true)
         }
+        // Settings that cannot be read now fall back to the defaults rather than hold the code back.
+        let settings = (try? await messageSettings.settings(tenantID: verification.tenantID).settings) ?? MessageSettings()
         let message = OutboundMessage(
             deliveryID: delivery.id, verificationID: verification.id, tenantID: verification.tenantID,
             channel: delivery.channel, to: verification.to, country: verification.country,
             operator: verification.operator, code: code,
-            text: renderer.render(channel: delivery.channel, code: code, purpose: verification.purpose, locale: verification.locale, ttlSeconds: ttl, transaction: verification.transaction),
+            text: renderer.render(channel: delivery.channel, code: code, purpose: verification.purpose, locale: verification.locale, ttlSeconds: ttl,
+                                  transaction: verification.transaction, appHash: verification.context.appHash, settings: settings),
             locale: verification.locale, purpose: verification.purpose, ttlSeconds: ttl)
         let sent = await Self.attempt(provider, message)
         switch sent {

@@ -1,4 +1,4 @@
-public import SandiCore
+import SandiCore
 
 /// Twilio's status callbacks at `/v1/callbacks/twilio/status` (messages) and
 /// `/v1/callbacks/twilio/call` (calls): form posts signed with `X-Twilio-Signature` over the URL

@@ -1,7 +1,7 @@
 public import AsyncHTTPClient
-public import Foundation
+import Foundation
 public import SandiCore
-public import NIOCore
+import NIOCore
 import NIOFoundationCompat
 
 /// Twilio for SMS and voice. SMS through the Messages API
@@ -44,7 +44,7 @@ public struct TwilioProvider: ChannelProvider {
 
     public let options: Options
     public var name: String { options.name }
-    public let channels: Set<Channel>
+    public let channels: Set<SandiCore.Channel>
     let client: HTTPClient
 
     public init(options: Options, client: HTTPClient = .shared) {

@@ -1,5 +1,5 @@
 import Crypto
-public import Foundation
+import Foundation
 
 /// `X-Twilio-Signature`: Base64 of HMAC-SHA1, keyed with the account's auth token, over the URL
 /// Twilio requested followed by every form parameter's name and value in sorted order. Twilio is
