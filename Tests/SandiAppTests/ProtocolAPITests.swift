@@ -283,10 +283,13 @@ struct ProtocolAPITests {
                 "POST /v1/webhooks", "GET /v1/webhooks", "DELETE /v1/webhooks/{id}", "GET /v1/webhooks/{id}/deliveries",
                 "POST /v1/webhooks/deliveries/{id}/replay",
                 "GET /v1/providers", "GET /v1/settings/routing", "PUT /v1/settings/routing", "DELETE /v1/settings/routing",
+                "GET /v1/settings/messages", "PUT /v1/settings/messages", "DELETE /v1/settings/messages",
+                "GET /v1/callbacks/{provider}", "POST /v1/callbacks/{provider}", "GET /v1/callbacks/{provider}/{action}", "POST /v1/callbacks/{provider}/{action}",
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")
             for (method, path) in operations {
                 let concrete = path.replacingOccurrences(of: "{id}", with: "ver_0000").replacingOccurrences(of: "{prefix}", with: "4479001")
+                    .replacingOccurrences(of: "{provider}", with: "http").replacingOccurrences(of: "{action}", with: "none")
                 let verb: HTTPRequest.Method = ["GET": .get, "PUT": .put, "DELETE": .delete][method] ?? .post
                 let answer = try await api.request(verb, concrete, body: method == "POST" || method == "PUT" ? "{}" : nil)
                 #expect(!(answer.status == 404 && answer.text.contains("no such route")), "\(method) \(path) is documented but not served")
