@@ -13,6 +13,7 @@ enum PGValue: Sendable {
     case bool(Bool)
     case texts([String])
     case ints([Int])
+    case doubles([Double])
 
     /// An instant as Unix milliseconds (the schema's time columns are BIGINT milliseconds).
     static func ms(_ date: Date) -> PGValue { .int(Int(Timestamp.millis(date))) }
@@ -31,6 +32,7 @@ enum PGValue: Sendable {
             case .bool(let v): b.append(v)
             case .texts(let v): b.append(v)
             case .ints(let v): b.append(v)
+            case .doubles(let v): b.append(v)
             }
         }
         return b
@@ -49,6 +51,11 @@ struct PGRow: StoredRow, Sendable {
     func optionalInt(_ name: String) -> Int? {
         guard row.contains(name) else { return nil }
         return try? row[name].decode(Int?.self)
+    }
+
+    func optionalDouble(_ name: String) -> Double? {
+        guard row.contains(name) else { return nil }
+        return try? row[name].decode(Double?.self)
     }
 
     func optionalBytes(_ name: String) -> [UInt8]? {

@@ -1,3 +1,4 @@
+public import Foundation
 public import SandiCore
 import SandiStorage
 
@@ -29,7 +30,42 @@ extension PostgresStore {
         try await tx.query(
             "INSERT INTO audit_links (seq, prev_hash, hash) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])",
             [.ints(links.map { Int($0.seq) }), .texts(links.map(\.previous)), .texts(links.map(\.hash))])
+        // The cockpit's aggregates move with the chain: each event counted once.
+        let deltas = Rollups.deltas(for: records)
+        if !deltas.isEmpty {
+            try await tx.query(
+                """
+                INSERT INTO rollups (span, bucket, tenant_id, metric, dimension, count, total)
+                SELECT * FROM unnest($1::int4[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::float8[])
+                ON CONFLICT (span, bucket, tenant_id, metric, dimension)
+                DO UPDATE SET count = rollups.count + excluded.count, total = rollups.total + excluded.total
+                """,
+                [.ints(deltas.map(\.span)), .ints(deltas.map { Int($0.bucket) }), .texts(deltas.map(\.tenantID)), .texts(deltas.map(\.metric)),
+                 .texts(deltas.map(\.dimension)), .ints(deltas.map { Int($0.count) }), .doubles(deltas.map(\.total))])
+        }
         return links.count
+    }
+
+    public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
+        var sql = "SELECT span, bucket, tenant_id, metric, dimension, count, total FROM rollups WHERE span = $1 AND bucket >= $2 AND bucket < $3"
+        var binds: [PGValue] = [.int(span), .int(Int(from.timeIntervalSince1970.rounded(.down))), .int(Int(to.timeIntervalSince1970.rounded(.up)))]
+        if let tenantID {
+            binds.append(.text(tenantID))
+            sql += " AND tenant_id = $\(binds.count)"
+        }
+        if let metrics, !metrics.isEmpty {
+            binds.append(.texts(metrics))
+            sql += " AND metric = ANY($\(binds.count)::text[])"
+        }
+        let (statement, values) = (sql, binds)
+        return try await read { tx in
+            try await tx.query(statement, values).map { row in
+                RollupDelta(bucket: Int64(row.optionalInt("bucket") ?? 0), span: row.optionalInt("span") ?? span,
+                            tenantID: row.optionalString("tenant_id") ?? "", metric: row.optionalString("metric") ?? "",
+                            dimension: row.optionalString("dimension") ?? "", count: Int64(row.optionalInt("count") ?? 0),
+                            total: row.optionalDouble("total") ?? 0)
+            }
+        }
     }
 
     public func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord] {

@@ -115,5 +115,14 @@ enum SQLiteMigrations {
             // Receipts of session protocols (SMPP) name the provider's message id only.
             "CREATE INDEX deliveries_provider_message ON deliveries(provider, provider_message_id) WHERE provider_message_id IS NOT NULL",
         ]),
+        (4, "rollups", [
+            // The cockpit's aggregates, added as events are sealed (minute and hour buckets).
+            """
+            CREATE TABLE rollups (
+                span INTEGER NOT NULL, bucket INTEGER NOT NULL, tenant_id TEXT NOT NULL, metric TEXT NOT NULL,
+                dimension TEXT NOT NULL, count INTEGER NOT NULL, total REAL NOT NULL,
+                PRIMARY KEY (span, bucket, tenant_id, metric, dimension)) WITHOUT ROWID
+            """,
+        ]),
     ]
 }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import SandiCore
 import SandiStorage
 import SQLiteNIO
@@ -22,6 +22,15 @@ extension SQLiteStore {
             tx.enqueue(
                 "INSERT INTO audit_links (seq, prev_hash, hash) VALUES " + Array(repeating: "(?,?,?)", count: links.count).joined(separator: ","),
                 links.flatMap { [SQLiteData.integer(Int($0.seq)), .text($0.previous), .text($0.hash)] })
+            // The cockpit's aggregates move with the chain: each event counted once.
+            for chunk in Rollups.deltas(for: records).chunked(150) {
+                tx.enqueue(
+                    "INSERT INTO rollups (span, bucket, tenant_id, metric, dimension, count, total) VALUES "
+                        + Array(repeating: "(?,?,?,?,?,?,?)", count: chunk.count).joined(separator: ",")
+                        + " ON CONFLICT (span, bucket, tenant_id, metric, dimension) DO UPDATE SET count = count + excluded.count, total = total + excluded.total",
+                    chunk.flatMap { [SQLiteData.integer($0.span), .integer(Int($0.bucket)), .text($0.tenantID), .text($0.metric), .text($0.dimension),
+                                     .integer(Int($0.count)), .float($0.total)] })
+            }
             return links.count
         }
     }
@@ -34,4 +43,26 @@ extension SQLiteStore {
         }
     }
 
+
+    public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
+        var sql = "SELECT span, bucket, tenant_id, metric, dimension, count, total FROM rollups WHERE span = ? AND bucket >= ? AND bucket < ?"
+        var binds: [SQLiteData] = [.integer(span), .integer(Int(from.timeIntervalSince1970.rounded(.down))), .integer(Int(to.timeIntervalSince1970.rounded(.up)))]
+        if let tenantID {
+            sql += " AND tenant_id = ?"
+            binds.append(.text(tenantID))
+        }
+        if let metrics, !metrics.isEmpty {
+            sql += " AND metric IN (" + Array(repeating: "?", count: metrics.count).joined(separator: ",") + ")"
+            binds += metrics.map(SQLiteData.text)
+        }
+        let (statement, values) = (sql, binds)
+        return try await read { tx in
+            try await tx.query(statement, values).map { row in
+                RollupDelta(bucket: Int64(row.column("bucket")?.integer ?? 0), span: row.column("span")?.integer ?? span,
+                            tenantID: row.column("tenant_id")?.string ?? "", metric: row.column("metric")?.string ?? "",
+                            dimension: row.column("dimension")?.string ?? "", count: Int64(row.column("count")?.integer ?? 0),
+                            total: row.column("total")?.double ?? 0)
+            }
+        }
+    }
 }

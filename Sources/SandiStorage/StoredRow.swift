@@ -60,3 +60,11 @@ public enum JSONColumn {
         try JSONDecoder().decode(type, from: Data(text.utf8))
     }
 }
+
+extension Array {
+    /// The array in consecutive slices of at most `size` elements (multi-row statements stay
+    /// under the databases' parameter limits).
+    public func chunked(_ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: Swift.max(1, size)).map { self[$0..<Swift.min(count, $0 + size)] }
+    }
+}

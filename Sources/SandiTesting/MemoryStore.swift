@@ -29,6 +29,8 @@ public actor MemoryStore: SandiStore {
     var noticeList: [(notice: Notice, done: Bool, owner: String?, leaseUntil: Date?)] = []
     /// Chain links of sealed events, by position in `events` (seq = index + 1).
     var links: [Int: (previous: String, hash: String)] = [:]
+    /// The cockpit's aggregates, keyed without their counts.
+    var rollupTable: [RollupDelta: (count: Int64, total: Double)] = [:]
 
     static func liveKey(_ tenantID: String, _ to: String, _ purpose: Purpose) -> String { "\(tenantID)|\(to)|\(purpose.rawValue)" }
 
@@ -357,7 +359,27 @@ public actor MemoryStore: SandiStore {
         let records = try (firstUnsealed..<min(events.count, firstUnsealed + limit)).map { try auditRecord($0) }
         let head = firstUnsealed > 0 ? links[firstUnsealed - 1]?.hash : nil
         for link in AuditChain.seal(records, after: head) { links[Int(link.seq) - 1] = (link.previous, link.hash) }
+        for delta in Rollups.deltas(for: records) {
+            var key = delta
+            key.count = 0
+            key.total = 0
+            let (count, total) = rollupTable[key] ?? (0, 0)
+            rollupTable[key] = (count + delta.count, total + delta.total)
+        }
         return records.count
+    }
+
+    public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
+        let lower = Int64(from.timeIntervalSince1970.rounded(.down))
+        let upper = Int64(to.timeIntervalSince1970.rounded(.up))
+        return rollupTable.compactMap { key, value in
+            guard key.span == span, key.bucket >= lower, key.bucket < upper, tenantID.map({ $0 == key.tenantID }) ?? true,
+                  metrics.map({ $0.isEmpty || $0.contains(key.metric) }) ?? true else { return nil }
+            var row = key
+            row.count = value.count
+            row.total = value.total
+            return row
+        }
     }
 
     public func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord] {

@@ -344,6 +344,24 @@ public enum StoreContract {
             try expect(records.dropFirst().allSatisfy { $0.previousHash != nil } && records[0].previousHash == "", "linked")
             try expect(try await store.auditRecords(afterSeq: 6, limit: 100).map(\.seq) == [7, 8], "paged")
         },
+        Check(name: "rollups: sealing counts each event once, in minute and hour buckets, per tenant") { store in
+            for i in 0..<3 { _ = try await store.create(try Fixtures.creation(to: "+62812000000\(i)", now: t0)) }
+            _ = try await store.sealAudit(limit: 3)
+            _ = try await store.sealAudit(limit: 100)
+            _ = try await store.sealAudit(limit: 100)
+            let window = (t0.addingTimeInterval(-3600), t0.addingTimeInterval(3600))
+            let minutes = try await store.rollups(tenantID: nil, span: 60, from: window.0, to: window.1, metrics: ["verifications", "verifications.country"])
+            try expect(minutes.filter { $0.metric == "verifications" }.reduce(0) { $0 + $1.count } == 3, "three starts: \(minutes)")
+            try expect(Set(minutes.map(\.metric)) == ["verifications", "verifications.country"], "only the metrics asked for")
+            let minute = Int64(t0.timeIntervalSince1970) / 60 * 60
+            try expect(minutes.allSatisfy { $0.bucket == minute && $0.span == 60 }, "in the minute of the events")
+            let hours = try await store.rollups(tenantID: nil, span: 3600, from: window.0, to: window.1, metrics: ["verifications"])
+            try expect(hours.reduce(0) { $0 + $1.count } == 3 && hours.allSatisfy { $0.bucket % 3600 == 0 }, "hour buckets too")
+            let tenant = minutes.first?.tenantID ?? ""
+            try expect(try await store.rollups(tenantID: tenant, span: 60, from: window.0, to: window.1, metrics: ["verifications"]).count == minutes.filter { $0.metric == "verifications" }.count, "by tenant")
+            try expect(try await store.rollups(tenantID: "ten_nobody", span: 60, from: window.0, to: window.1, metrics: nil).isEmpty, "another tenant sees none")
+            try expect(try await store.rollups(tenantID: nil, span: 60, from: t0.addingTimeInterval(3600), to: t0.addingTimeInterval(7200), metrics: nil).isEmpty, "outside the window")
+        },
         Check(name: "tenants and keys") { store in
             let a = Tenant(id: "ten_a", name: "acme", createdAt: t0)
             try await store.createTenant(a)

@@ -66,11 +66,11 @@ struct SQLiteSpecificTests {
         defer { temp.remove() }
         let fresh = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(migrate: false))
         let before = try await fresh.migrationStatus()
-        #expect(before.current == 0 && before.pending == [1, 2, 3])
-        #expect(try await fresh.migrate() == [1, 2, 3])
+        #expect(before.current == 0 && before.pending == [1, 2, 3, 4])
+        #expect(try await fresh.migrate() == [1, 2, 3, 4])
         #expect(try await fresh.migrate() == [])
         let after = try await fresh.migrationStatus()
-        #expect(after.current == 3 && after.pending.isEmpty)
+        #expect(after.current == 4 && after.pending.isEmpty)
         try await fresh.close()
     }
 
@@ -82,7 +82,7 @@ struct SQLiteSpecificTests {
         #expect(try await store.migrate(upTo: 1) == [1])
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.createTenant(Tenant(id: "ten_old", name: "old", createdAt: now))
-        #expect(try await store.migrate() == [2, 3])
+        #expect(try await store.migrate() == [2, 3, 4])
         #expect(try await store.tenant(named: "old")?.id == "ten_old")
         var creation = try Fixtures.creation(tenant: "ten_old", purpose: .sensitiveAction, now: now)
         creation.verification.transaction = TransactionDetails(amount: "12.50", currency: "EUR", payee: "ACME")
@@ -155,8 +155,8 @@ struct PostgresStoreTests {
         try await TestPostgres.withStore(migrate: false) { store in
             try await store.migrate(upTo: 0)
             let before = try await store.migrationStatus()
-            #expect(before.current == 0 && before.pending == [1, 2, 3])
-            #expect(try await store.migrate() == [1, 2, 3])
+            #expect(before.current == 0 && before.pending == [1, 2, 3, 4])
+            #expect(try await store.migrate() == [1, 2, 3, 4])
             #expect(try await store.migrate() == [])
             #expect(try await store.migrationStatus().pending.isEmpty)
         }

@@ -94,10 +94,18 @@ public struct DeliveryProcessor: Sendable {
                                          "provider": .string(before.provider), "source": "receipt"]
         var events: [Event] = []
         func event(_ type: String) { events.append(Event(tenantID: before.tenantID, verificationID: before.verificationID, type: type, createdAt: at, data: data)) }
+        let delivered = Self.deliveredData(country: verification?.country, operator: verification?.operator, seconds: at.timeIntervalSince(before.queuedAt))
         switch status {
-        case .delivered: event("delivery.delivered")
+        case .delivered:
+            data.merge(delivered) { $1 }
+            event("delivery.delivered")
         case .read:
-            if !before.status.reachedPhone { event("delivery.delivered") }
+            if !before.status.reachedPhone {
+                let plain = data
+                data.merge(delivered) { $1 }
+                event("delivery.delivered")
+                data = plain
+            }
             event("delivery.read")
         case .failed, .undeliverable:
             data["reason"] = .string(error ?? status.rawValue)
@@ -119,6 +127,13 @@ public struct DeliveryProcessor: Sendable {
         }
         if status.isFailure { signal.workQueued() }
         return after
+    }
+
+    /// What a delivered event says besides the delivery: where the number is, and how long the
+    /// code took from queued to the phone (the cockpit's time to delivery).
+    static func deliveredData(country: String?, operator: String?, seconds: Double) -> [String: JSONValue] {
+        ["country": country.map(JSONValue.string) ?? .null, "operator": `operator`.map(JSONValue.string) ?? .null,
+         "latency_ms": .number((max(0, seconds) * 1000).rounded())]
     }
 
     /// Sends a claimed security notice. A failed try is left to its lease, so it is claimed again
@@ -187,7 +202,7 @@ public struct DeliveryProcessor: Sendable {
             break
         case .sent, .delivered, .read:
             event("delivery.sent", ["operator": v.operator.map(JSONValue.string) ?? .null, "country": v.country.map(JSONValue.string) ?? .null])
-            if status.reachedPhone { event("delivery.delivered", [:]) }
+            if status.reachedPhone { event("delivery.delivered", Self.deliveredData(country: v.country, operator: v.operator, seconds: at.timeIntervalSince(d.queuedAt))) }
             if status == .read { event("delivery.read", [:]) }
         case .failed, .undeliverable:
             event("delivery.failed", ["reason": .string(error ?? "failed"), "undeliverable": .bool(status == .undeliverable)])
