@@ -46,6 +46,18 @@ extension PostgresStore {
         return links.count
     }
 
+    public func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord] {
+        try await read { tx in
+            try await tx.query(
+                """
+                SELECT e.seq AS seq, e.id AS id, e.tenant_id AS tenant_id, e.verification_id AS verification_id, e.type AS type,
+                       e.created_at AS created_at, e.data AS data, l.prev_hash AS prev_hash, l.hash AS hash
+                FROM events e LEFT JOIN audit_links l ON l.seq = e.chain_seq WHERE e.seq < $1 ORDER BY e.seq DESC LIMIT $2
+                """, [.int(Int(beforePosition ?? Int64.max)), .int(limit)]
+            ).map(StoredRecords.audit)
+        }
+    }
+
     public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
         var sql = "SELECT span, bucket, tenant_id, metric, dimension, count, total FROM rollups WHERE span = $1 AND bucket >= $2 AND bucket < $3"
         var binds: [PGValue] = [.int(span), .int(Int(from.timeIntervalSince1970.rounded(.down))), .int(Int(to.timeIntervalSince1970.rounded(.up)))]

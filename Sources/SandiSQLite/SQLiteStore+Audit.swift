@@ -44,6 +44,14 @@ extension SQLiteStore {
     }
 
 
+    public func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord] {
+        try await read { tx in
+            try await tx.query(
+                "SELECT \(Self.auditColumns) FROM events e LEFT JOIN audit_links l ON l.seq = e.seq WHERE e.seq < ? ORDER BY e.seq DESC LIMIT ?",
+                [.integer(Int(beforePosition ?? Int64.max)), .integer(limit)]).map(StoredRecords.audit)
+        }
+    }
+
     public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
         var sql = "SELECT span, bucket, tenant_id, metric, dimension, count, total FROM rollups WHERE span = ? AND bucket >= ? AND bucket < ?"
         var binds: [SQLiteData] = [.integer(span), .integer(Int(from.timeIntervalSince1970.rounded(.down))), .integer(Int(to.timeIntervalSince1970.rounded(.up)))]

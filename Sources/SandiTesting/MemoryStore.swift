@@ -369,6 +369,12 @@ public actor MemoryStore: SandiStore {
         return records.count
     }
 
+    public func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord] {
+        let end = min(events.count, Int(min(beforePosition ?? Int64(events.count + 1), Int64(events.count + 1))) - 1)
+        guard end > 0 else { return [] }
+        return try (max(0, end - limit)..<end).reversed().map { try auditRecord($0) }
+    }
+
     public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
         let lower = Int64(from.timeIntervalSince1970.rounded(.down))
         let upper = Int64(to.timeIntervalSince1970.rounded(.up))

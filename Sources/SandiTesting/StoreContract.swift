@@ -343,6 +343,11 @@ public enum StoreContract {
             try expect(AuditChain.verify(records) == .intact(sealed: 8, unsealed: 0), "intact: \(AuditChain.verify(records))")
             try expect(records.dropFirst().allSatisfy { $0.previousHash != nil } && records[0].previousHash == "", "linked")
             try expect(try await store.auditRecords(afterSeq: 6, limit: 100).map(\.seq) == [7, 8], "paged")
+            let latest = try await store.latestAudit(beforePosition: nil, limit: 3)
+            try expect(latest.count == 3 && latest.map(\.eventID) == records.suffix(3).reversed().map(\.eventID), "newest first")
+            let older = try await store.latestAudit(beforePosition: latest.last?.seq, limit: 100)
+            try expect(older.map(\.eventID) == records.prefix(5).reversed().map(\.eventID), "and the page before")
+            try expect(older.allSatisfy { $0.hash != nil }, "with their chain hashes")
         },
         Check(name: "rollups: sealing counts each event once, in minute and hour buckets, per tenant") { store in
             for i in 0..<3 { _ = try await store.create(try Fixtures.creation(to: "+62812000000\(i)", now: t0)) }

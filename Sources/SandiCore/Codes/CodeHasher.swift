@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+public import Foundation
 
 /// A code stored as HMAC-SHA256 under a server key, bound to its verification (and to any
 /// transaction details), with the id of the key that made it.
@@ -84,6 +84,22 @@ public struct CodeHasher: Sendable {
               let plain = try? AES.GCM.open(box, using: key, authenticating: Data(verificationID.utf8))
         else { return nil }
         return String(decoding: plain, as: UTF8.self)
+    }
+
+    /// A tag for `message` under the current key, separated by `purpose` from code digests
+    /// (`<key id>.<base64 HMAC-SHA256>`): signs dashboard sessions.
+    public func tag(_ message: Data, purpose: String) -> String {
+        let id = keyring.current.id
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("tag|\(purpose)|".utf8) + message, using: macKeys[id]!)
+        return id + "." + Data(mac).base64EncodedString()
+    }
+
+    /// Whether `tag` was made by ``tag(_:purpose:)`` for this message with a key still in the
+    /// keyring (constant time).
+    public func isValidTag(_ tag: String, for message: Data, purpose: String) -> Bool {
+        let parts = tag.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let key = macKeys[String(parts[0])], let mac = Data(base64Encoded: String(parts[1])) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("tag|\(purpose)|".utf8) + message, using: key)
     }
 
     /// Seals arbitrary text (e.g. a simulated message) under the current key.

@@ -128,4 +128,8 @@ public protocol AuditStore: Sendable {
     func sealAudit(limit: Int) async throws -> Int
     /// Records in order, from `afterSeq` on, at most `limit`.
     func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord]
+    /// The newest events first (sealed ones with their chain hashes), before the event position
+    /// `beforePosition` when given: the cockpit's audit log. Positions are the event log's own
+    /// order (``AuditRecord/seq`` carries it here).
+    func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord]
 }
