@@ -129,11 +129,26 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strict
         ),
+        // The cockpit at /dashboard: sign-in (password + TOTP), sessions, roles, pages from rollups.
+        .target(
+            name: "SandiDashboard",
+            dependencies: [
+                "SandiCore", "SandiHTTP", "SandiProviders",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Composition root: configuration, storage choice, service group.
         .target(
             name: "SandiApp",
             dependencies: [
-                "SandiCore", "SandiSQLite", "SandiPostgres", "SandiProviders", "SandiWorkers", "SandiHTTP", "SandiTesting",
+                "SandiCore", "SandiSQLite", "SandiPostgres", "SandiProviders", "SandiWorkers", "SandiHTTP", "SandiTesting", "SandiDashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -177,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "SandiAppTests",
             dependencies: [
-                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres", "SandiWorkers", "SandiProviders",
+                "SandiApp", "SandiHTTP", "SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres", "SandiWorkers", "SandiProviders", "SandiDashboard",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

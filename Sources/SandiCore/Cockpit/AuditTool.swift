@@ -1,5 +1,5 @@
 public import Foundation
-public import SandiCore
+
 
 /// `sandi audit verify|export`: proves the event log's hash chain intact (naming the first broken
 /// record otherwise) and exports it.
