@@ -12,14 +12,16 @@ public struct ProviderSettings: Sendable {
     public var publicURL: String?
     public var twilio: TwilioSettings?
     public var http: HTTPProviderSettings?
+    public var whatsapp: WhatsAppSettings?
 
     /// Environment variables that hold secrets (never echoed by configuration diagnostics).
-    public static let secretVariables = ["SANDI_TWILIO_AUTH_TOKEN"]
+    public static let secretVariables = ["SANDI_TWILIO_AUTH_TOKEN"] + WhatsAppSettings.secretVariables
 
     public init(reader: ConfigReader) {
         publicURL = reader.string(forKey: "sandi.public_url").flatMap { $0.isEmpty ? nil : $0 }
         twilio = TwilioSettings(reader: reader)
         http = HTTPProviderSettings(reader: reader)
+        whatsapp = WhatsAppSettings(reader: reader)
     }
 
     /// Why these settings cannot be used (startup problems).
@@ -30,6 +32,7 @@ public struct ProviderSettings: Sendable {
         }
         problems += twilio?.problems ?? []
         problems += http?.problems ?? []
+        problems += whatsapp?.problems ?? []
         return problems
     }
 
@@ -51,6 +54,14 @@ struct ProviderAssembly {
 
     static func build(_ settings: ProviderSettings, store: any SandiStore, clock: any TimeSource, signal: any WorkSignal, logger: Logger) -> ProviderAssembly {
         var assembly = ProviderAssembly()
+        // WhatsApp first: the cheapest channel, and the plan's usual first step.
+        if let whatsapp = settings.whatsapp {
+            let provider = WhatsAppCloudProvider(options: whatsapp.options(), logger: logger, tenantName: { id in try await store.tenant(id: id)?.name })
+            assembly.channelProviders.append(provider)
+            assembly.callbacks.append { recorder in
+                WhatsAppWebhook(appSecrets: whatsapp.appSecrets, verifyToken: whatsapp.verifyToken, provider: provider.name, recorder: recorder, logger: logger)
+            }
+        }
         if let twilio = settings.twilio {
             let provider = TwilioProvider(options: twilio.options(
                 statusCallbackURL: settings.callbackURL("twilio/status"), callCallbackURL: settings.callbackURL("twilio/call")))
