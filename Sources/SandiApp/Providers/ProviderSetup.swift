@@ -13,15 +13,17 @@ public struct ProviderSettings: Sendable {
     public var twilio: TwilioSettings?
     public var http: HTTPProviderSettings?
     public var whatsapp: WhatsAppSettings?
+    public var vonage: VonageSettings?
 
     /// Environment variables that hold secrets (never echoed by configuration diagnostics).
-    public static let secretVariables = ["SANDI_TWILIO_AUTH_TOKEN"] + WhatsAppSettings.secretVariables
+    public static let secretVariables = ["SANDI_TWILIO_AUTH_TOKEN", "SANDI_VONAGE_API_SECRET", "SANDI_VONAGE_SIGNATURE_SECRET"] + WhatsAppSettings.secretVariables
 
     public init(reader: ConfigReader) {
         publicURL = reader.string(forKey: "sandi.public_url").flatMap { $0.isEmpty ? nil : $0 }
         twilio = TwilioSettings(reader: reader)
         http = HTTPProviderSettings(reader: reader)
         whatsapp = WhatsAppSettings(reader: reader)
+        vonage = VonageSettings(reader: reader)
     }
 
     /// Why these settings cannot be used (startup problems).
@@ -33,6 +35,7 @@ public struct ProviderSettings: Sendable {
         problems += twilio?.problems ?? []
         problems += http?.problems ?? []
         problems += whatsapp?.problems ?? []
+        problems += vonage?.problems(dlrURL: callbackURL("vonage/dlr")) ?? []
         return problems
     }
 
@@ -69,6 +72,23 @@ struct ProviderAssembly {
             assembly.callbacks.append { recorder in TwilioCallbacks(authToken: twilio.authToken, provider: provider.name, recorder: recorder) }
             if settings.publicURL == nil {
                 logger.warning("twilio: no sandi.public_url, so no status callbacks: receipts come from timeouts only")
+            }
+        }
+        if let vonage = settings.vonage {
+            if let options = vonage.smsOptions(callbackURL: settings.callbackURL("vonage/dlr")) {
+                assembly.channelProviders.append(VonageSMSProvider(options: options))
+            }
+            if let options = vonage.voiceOptions(eventURL: settings.callbackURL("vonage/voice")) {
+                assembly.channelProviders.append(VonageVoiceProvider(options: options, clock: clock))
+            }
+            let secret = vonage.signatureSecret
+            let method = vonage.method
+            assembly.callbacks.append { recorder in VonageCallbacks(signatureSecret: secret, signatureMethod: method, clock: clock, recorder: recorder) }
+            if settings.publicURL == nil {
+                logger.warning("vonage: no sandi.public_url: receipts and call events go to the URLs set in the Vonage dashboard, if any")
+            }
+            if secret == nil {
+                logger.warning("vonage: no sandi.vonage.signature_secret: delivery receipts and call events are taken unsigned")
             }
         }
         if let http = settings.http, http.problems.isEmpty {
