@@ -164,7 +164,7 @@ let package = Package(
         .executableTarget(
             name: "sandi",
             dependencies: [
-                "SandiApp",
+                "SandiApp", "SandiDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -37,6 +37,13 @@ public struct SandiConfiguration: Sendable {
     public var smpp: SMPPSettings?
     /// HTTP providers (Twilio, …) and Sandi's public URL for their callbacks.
     public var providers: ProviderSettings
+    /// The dashboard at /dashboard (`sandi.dashboard.enabled`, default on).
+    public var dashboardEnabled: Bool
+    /// Session cookies marked `Secure` (`sandi.dashboard.secure_cookies`; default on in
+    /// production or when `sandi.public_url` is https).
+    public var dashboardSecureCookies: Bool
+    /// scrypt cost of dashboard passwords, log2 N (`sandi.dashboard.scrypt_log_n`, 15).
+    public var dashboardScryptLogN: Int
     /// The PostgreSQL schema of Sandi's tables (`sandi.postgres.schema`; default `public`).
     public var postgresSchema: String?
     public var production: Bool
@@ -84,6 +91,10 @@ public struct SandiConfiguration: Sendable {
                 source: reader.string(forKey: "sandi.smpp.source") ?? reader.string(forKey: "sandi.brand", default: "Sandi"))
         }
         providers = ProviderSettings(reader: reader)
+        dashboardEnabled = reader.bool(forKey: "sandi.dashboard.enabled", default: true)
+        dashboardSecureCookies = reader.bool(forKey: "sandi.dashboard.secure_cookies",
+                                             default: production || (providers.publicURL?.hasPrefix("https://") ?? false))
+        dashboardScryptLogN = reader.int(forKey: "sandi.dashboard.scrypt_log_n", default: 15)
         postgresSchema = reader.string(forKey: "sandi.postgres.schema").flatMap { $0.isEmpty ? nil : $0 }
         simulatorEnabled = reader.bool(forKey: "sandi.simulator.enabled", default: !production)
         codeKeys = reader.string(forKey: "sandi.code.keys", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
@@ -170,6 +181,7 @@ public struct SandiConfiguration: Sendable {
             if smpp.source.isEmpty || smpp.source.count > 20 { problems.append("sandi.smpp.source must be 1–20 characters (11 for an alphanumeric sender)") }
         }
         problems += providers.problems
+        if !(10...20).contains(dashboardScryptLogN) { problems.append("sandi.dashboard.scrypt_log_n must be 10–20") }
         if databaseURL != nil, codeKeys == nil {
             problems.append("on PostgreSQL every node must hash codes with the same keys: set SANDI_CODE_KEYS (the same on every node), not a generated key file")
         }

@@ -4,6 +4,7 @@ public import Logging
 public import Prometheus
 public import SandiCore
 import SandiHTTP
+public import SandiDashboard
 public import SandiProviders
 import SandiSQLite
 public import SandiWorkers
@@ -123,14 +124,37 @@ public struct SandiSystem: Sendable {
 
     /// The HTTP application.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let router = SandiRouter.build(HTTPDependencies(
+        var dependencies = HTTPDependencies(
             service: service, store: store, simulator: simulator, registry: registry, metricsToken: configuration.metricsToken, webhooks: worker.webhooks,
-            callbacks: callbacks, publicURL: configuration.providers.publicURL, messageSettings: worker.processor.messageSettings))
+            callbacks: callbacks, publicURL: configuration.providers.publicURL, messageSettings: worker.processor.messageSettings)
+        if configuration.dashboardEnabled {
+            let dashboard = DashboardController(dashboardDependencies)
+            dependencies.extraRoutes.append { dashboard.register(on: $0) }
+        }
+        let router = SandiRouter.build(dependencies)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "Sandi"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+    }
+
+    /// The dashboard's accounts over an opened store, with the configured code keys (the TOTP
+    /// secrets are sealed under them): for `sandi admin`.
+    public static func admins(_ configuration: SandiConfiguration, store: any SandiStore) throws -> AdminDirectory {
+        let keyring = try configuration.codeKeys.map(KeyringFile.parse) ?? KeyringFile.loadOrCreate(directory: configuration.dataDirectory)
+        return AdminDirectory(store: store, hasher: CodeHasher(keyring: keyring), clock: SystemTimeSource(), scryptLogN: configuration.dashboardScryptLogN)
+    }
+
+    /// The dashboard's accounts (`sandi admin …`).
+    public var admins: AdminDirectory {
+        AdminDirectory(store: store, hasher: CodeHasher(keyring: keyring), clock: clock, scryptLogN: configuration.dashboardScryptLogN)
+    }
+
+    var dashboardDependencies: DashboardDependencies {
+        DashboardDependencies(
+            store: store, hasher: CodeHasher(keyring: keyring), clock: clock, service: service, messageSettings: worker.processor.messageSettings,
+            webhooks: worker.webhooks, admins: admins, secureCookies: configuration.dashboardSecureCookies)
     }
 
     /// Creates the `demo` tenant on a first start with no tenants, writes its key to

@@ -17,6 +17,8 @@ public struct HTTPDependencies: Sendable {
     public var publicURL: String?
     /// Tenants' message settings (`/v1/settings/messages`).
     public var messageSettings: MessageSettingsCache?
+    /// Routes of other adapters (the dashboard), registered on the same router.
+    public var extraRoutes: [@Sendable (Router<SandiRequestContext>) -> Void] = []
 
     public init(service: VerificationService, store: any SandiStore, simulator: SimulatorProvider?, registry: PrometheusCollectorRegistry, metricsToken: String? = nil, webhooks: WebhookService? = nil, callbacks: [any CallbackHandler] = [], publicURL: String? = nil, messageSettings: MessageSettingsCache? = nil) {
         self.messageSettings = messageSettings
@@ -42,6 +44,7 @@ public enum SandiRouter {
         router.add(middleware: ProblemMiddleware())
         OpsController(store: deps.store, registry: deps.registry, metricsToken: deps.metricsToken).register(on: router)
         CallbackController(handlers: deps.callbacks, publicURL: deps.publicURL).register(on: router)
+        for register in deps.extraRoutes { register(router) }
 
         let v1 = router.group("v1")
             .add(middleware: APIKeyMiddleware<SandiRequestContext>(store: deps.store) { $0.tenant = $1 })

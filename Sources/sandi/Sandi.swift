@@ -9,7 +9,7 @@ struct Sandi: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandi",
         abstract: "Self-hosted one-time-passcode verification and delivery.",
-        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, SecretCommand.self, AuditCommand.self, Bench.self, Simulate.self, SimulatorCommand.self])
+        subcommands: [Serve.self, Migrate.self, TenantCommand.self, KeyCommand.self, SecretCommand.self, AuditCommand.self, AdminCommand.self, Bench.self, Simulate.self, SimulatorCommand.self])
 }
 
 /// Options every command that touches storage takes.
