@@ -29,7 +29,7 @@ enum Charts {
         if !line.isEmpty {
             svg += ##"<polyline points="\##(line.joined(separator: " "))" fill="none" stroke="#1b6e3a" stroke-width="2"/>"##
         }
-        svg += ##"<text x="\##(width - 10)" y="\##(top + 10)" font-size="11" text-anchor="end" fill="#5b6577">bars: verifications · line: delivered</text></svg>"##
+        svg += ##"<text x="\##(left + 6)" y="\##(top + 10)" font-size="11" fill="#5b6577">bars: verifications · line: delivered</text></svg>"##
         return svg
     }
 

@@ -162,10 +162,12 @@ public struct DashboardController: Sendable {
         let body = Templates.library.render(values, withTemplate: template) ?? ""
         var layout: [String: Any] = ["title": title, "body": body]
         if let viewer {
-            layout["session"] = [
-                "name": viewer.account.name, "role": viewer.account.role.rawValue, "scope": viewer.account.tenantID ?? "", "csrf": viewer.session.csrf,
+            var session: [String: Any] = [
+                "name": viewer.account.name, "role": viewer.account.role.rawValue, "csrf": viewer.session.csrf,
                 "nav": Self.navigation.map { ["href": $0.0, "label": $0.1, "current": $0.0 == path] },
-            ] as [String: Any]
+            ]
+            if let scope = viewer.account.tenantID { session["scope"] = scope }
+            layout["session"] = session
             let open = deps.service.providers.breakers.snapshot(at: deps.clock.now).filter { $0.state == .open }
             if !open.isEmpty { layout["outage"] = open.map { "\($0.provider) \($0.channel.rawValue) (\($0.operator))" }.joined(separator: ", ") }
         }
