@@ -37,6 +37,8 @@ public struct SandiConfiguration: Sendable {
     public var smpp: SMPPSettings?
     /// HTTP providers (Twilio, …) and Sandi's public URL for their callbacks.
     public var providers: ProviderSettings
+    /// Days of events kept in the audit trail (`sandi.audit.retention_days`; nil: forever).
+    public var auditRetentionDays: Int?
     /// The dashboard at /dashboard (`sandi.dashboard.enabled`, default on).
     public var dashboardEnabled: Bool
     /// Session cookies marked `Secure` (`sandi.dashboard.secure_cookies`; default on in
@@ -91,6 +93,7 @@ public struct SandiConfiguration: Sendable {
                 source: reader.string(forKey: "sandi.smpp.source") ?? reader.string(forKey: "sandi.brand", default: "Sandi"))
         }
         providers = ProviderSettings(reader: reader)
+        auditRetentionDays = reader.int(forKey: "sandi.audit.retention_days")
         dashboardEnabled = reader.bool(forKey: "sandi.dashboard.enabled", default: true)
         dashboardSecureCookies = reader.bool(forKey: "sandi.dashboard.secure_cookies",
                                              default: production || (providers.publicURL?.hasPrefix("https://") ?? false))
@@ -181,6 +184,7 @@ public struct SandiConfiguration: Sendable {
             if smpp.source.isEmpty || smpp.source.count > 20 { problems.append("sandi.smpp.source must be 1–20 characters (11 for an alphanumeric sender)") }
         }
         problems += providers.problems
+        if let days = auditRetentionDays, !(1...36_500).contains(days) { problems.append("sandi.audit.retention_days must be 1–36500") }
         if !(10...20).contains(dashboardScryptLogN) { problems.append("sandi.dashboard.scrypt_log_n must be 10–20") }
         if databaseURL != nil, codeKeys == nil {
             problems.append("on PostgreSQL every node must hash codes with the same keys: set SANDI_CODE_KEYS (the same on every node), not a generated key file")

@@ -101,7 +101,7 @@ public struct SandiSystem: Sendable {
             renderer: MessageRenderer(brand: configuration.brand), signal: doorbell, metrics: metrics)
         let webhooks = WebhookService(store: store, hasher: hasher, clock: clock, sender: HTTPWebhookSender())
         let worker = DeliveryWorker(
-            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds)), receiptSources: (simulator.map { [$0] } ?? []) + (smpp.map { [$0] } ?? []) + assembly.receiptSources, webhooks: webhooks, logger: logger)
+            processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds), auditRetentionSeconds: configuration.auditRetentionDays.map { Double($0) * 86_400 }), receiptSources: (simulator.map { [$0] } ?? []) + (smpp.map { [$0] } ?? []) + assembly.receiptSources, webhooks: webhooks, logger: logger)
         let recorder = ReceiptRecorder(lookup: store, processor: processor)
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator, smpp: smpp,

@@ -12,7 +12,12 @@ extension PostgresStore {
     static func seal(_ tx: PGTx, limit: Int) async throws -> Int {
         try await tx.query("SELECT pg_advisory_xact_lock(\(Lock.auditHead.rawValue))")
         let head = try await tx.query("SELECT seq, hash FROM audit_links ORDER BY seq DESC LIMIT 1").first
-        let after = Int64(head?.optionalInt("seq") ?? 0)
+        // With every sealed record purged, the chain continues from the retention checkpoint.
+        let checkpoint = head == nil
+            ? try await tx.query("SELECT value FROM risk_state WHERE key = $1", [.text(AuditCheckpoint.key)]).first?
+                .optionalString("value").flatMap(AuditCheckpoint.init(text:))
+            : nil
+        let after = Int64(head?.optionalInt("seq") ?? 0) + (head == nil ? (checkpoint?.seq ?? 0) : 0)
         let rows = try await tx.query(
             "SELECT id, tenant_id, verification_id, type, created_at, data FROM events WHERE chain_seq IS NULL ORDER BY seq LIMIT $1", [.int(limit)])
         guard !rows.isEmpty else { return 0 }
@@ -23,7 +28,7 @@ extension PostgresStore {
                 verificationID: row.optionalString("verification_id"), type: try row.string("type"),
                 createdAtMillis: Int64(try row.int("created_at")), data: try row.string("data"), previousHash: nil, hash: nil))
         }
-        let links = AuditChain.seal(records, after: head?.optionalString("hash"))
+        let links = AuditChain.seal(records, after: head?.optionalString("hash") ?? checkpoint?.hash)
         try await tx.query(
             "UPDATE events SET chain_seq = u.c FROM unnest($1::text[], $2::int8[]) AS u(id, c) WHERE events.id = u.id",
             [.texts(records.map(\.eventID)), .ints(records.map { Int($0.seq) })])
@@ -44,6 +49,43 @@ extension PostgresStore {
                  .texts(deltas.map(\.dimension)), .ints(deltas.map { Int($0.count) }), .doubles(deltas.map(\.total))])
         }
         return links.count
+    }
+
+    public func purgeAudit(before: Date, limit: Int) async throws -> Int {
+        try await write { tx in
+            try await tx.query("SELECT pg_advisory_xact_lock(\(Lock.auditHead.rawValue))")
+            let cursor = try await tx.query("SELECT value FROM risk_state WHERE key = $1", [.text(Self.webhookCursorKey)]).first?
+                .optionalString("value").flatMap { Int64($0) }
+            let rows = try await tx.query(
+                """
+                SELECT l.seq AS seq, e.seq AS event_seq, e.created_at AS created_at, l.hash AS hash
+                FROM audit_links l JOIN events e ON e.chain_seq = l.seq ORDER BY l.seq LIMIT $1
+                """, [.int(limit)])
+            var last: AuditCheckpoint?
+            var count = 0
+            for row in rows {
+                guard let seq = row.optionalInt("seq").map(Int64.init), let hash = row.optionalString("hash"),
+                      Int64(row.optionalInt("created_at") ?? .max) < Timestamp.millis(before),
+                      Int64(row.optionalInt("event_seq") ?? .max) <= (cursor ?? .max)
+                else { break }
+                last = AuditCheckpoint(seq: seq, hash: hash)
+                count += 1
+            }
+            guard let last else { return 0 }
+            try await tx.query(
+                "INSERT INTO risk_state (key, value, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                [.text(AuditCheckpoint.key), .text(last.text), .ms(Date.distantFuture)])
+            try await tx.query("DELETE FROM events WHERE chain_seq <= $1", [.int(Int(last.seq))])
+            try await tx.query("DELETE FROM audit_links WHERE seq <= $1", [.int(Int(last.seq))])
+            return count
+        }
+    }
+
+    public func auditCheckpoint() async throws -> AuditCheckpoint? {
+        try await read { tx in
+            try await tx.query("SELECT value FROM risk_state WHERE key = $1", [.text(AuditCheckpoint.key)]).first?
+                .optionalString("value").flatMap(AuditCheckpoint.init(text:))
+        }
     }
 
     public func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord] {

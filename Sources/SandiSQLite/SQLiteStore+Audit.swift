@@ -12,11 +12,16 @@ extension SQLiteStore {
     public func sealAudit(limit: Int) async throws -> Int {
         try await db.write { tx in
             let head = try await tx.query("SELECT seq, hash FROM audit_links ORDER BY seq DESC LIMIT 1").first
-            let after = head?.column("seq")?.integer ?? 0
+            // With every sealed record purged, the chain continues from the retention checkpoint.
+            let checkpoint = head == nil
+                ? try await tx.query("SELECT value FROM risk_state WHERE key = ?", [.text(AuditCheckpoint.key)]).first?
+                    .optionalString("value").flatMap(AuditCheckpoint.init(text:))
+                : nil
+            let after = head?.column("seq")?.integer ?? checkpoint.map { Int($0.seq) } ?? 0
             let records = try await tx.query(
                 "SELECT \(Self.auditColumns) FROM events e LEFT JOIN audit_links l ON l.seq = e.seq WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
                 [.integer(after), .integer(limit)]).map(StoredRecords.audit)
-            let links = AuditChain.seal(records, after: head?.optionalString("hash"))
+            let links = AuditChain.seal(records, after: head?.optionalString("hash") ?? checkpoint?.hash)
             guard !links.isEmpty else { return 0 }
             // One statement for the whole pass, so sealing stays off the hot path.
             tx.enqueue(
@@ -43,6 +48,36 @@ extension SQLiteStore {
         }
     }
 
+
+    public func purgeAudit(before: Date, limit: Int) async throws -> Int {
+        try await db.write { tx in
+            let cursor = try await tx.query("SELECT value FROM risk_state WHERE key = ?", [.text(Self.webhookCursorKey)]).first?
+                .optionalString("value").flatMap { Int64($0) }
+            let rows = try await tx.query(
+                "SELECT e.seq AS seq, e.created_at AS created_at, l.hash AS hash FROM events e LEFT JOIN audit_links l ON l.seq = e.seq ORDER BY e.seq LIMIT ?",
+                [.integer(limit)])
+            var last: AuditCheckpoint?
+            for row in rows {
+                guard let seq = row.optionalInt("seq").map(Int64.init), let hash = row.optionalString("hash"),
+                      Int64(row.optionalInt("created_at") ?? .max) < Timestamp.millis(before), seq <= (cursor ?? .max)
+                else { break }
+                last = AuditCheckpoint(seq: seq, hash: hash)
+            }
+            guard let last else { return 0 }
+            tx.enqueue("INSERT OR REPLACE INTO risk_state (key, value, expires_at) VALUES (?, ?, ?)",
+                       [.text(AuditCheckpoint.key), .text(last.text), .ms(Self.forever)])
+            tx.enqueue("DELETE FROM audit_links WHERE seq <= ?", [.integer(Int(last.seq))])
+            tx.enqueue("DELETE FROM events WHERE seq <= ?", [.integer(Int(last.seq))])
+            return rows.prefix { ($0.optionalInt("seq").map(Int64.init) ?? .max) <= last.seq }.count
+        }
+    }
+
+    public func auditCheckpoint() async throws -> AuditCheckpoint? {
+        try await read { tx in
+            try await tx.query("SELECT value FROM risk_state WHERE key = ?", [.text(AuditCheckpoint.key)]).first?
+                .optionalString("value").flatMap(AuditCheckpoint.init(text:))
+        }
+    }
 
     public func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord] {
         try await read { tx in

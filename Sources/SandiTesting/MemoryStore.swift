@@ -31,6 +31,9 @@ public actor MemoryStore: SandiStore {
     var links: [Int: (previous: String, hash: String)] = [:]
     /// The cockpit's aggregates, keyed without their counts.
     var rollupTable: [RollupDelta: (count: Int64, total: Double)] = [:]
+    /// Events before this index were removed by retention (kept in the array so positions stay).
+    var purged = 0
+    var checkpoint: AuditCheckpoint?
 
     static func liveKey(_ tenantID: String, _ to: String, _ purpose: Purpose) -> String { "\(tenantID)|\(to)|\(purpose.rawValue)" }
 
@@ -143,7 +146,7 @@ public actor MemoryStore: SandiStore {
     }
 
     public func events(verificationID: String, tenantID: String) async throws -> [Event] {
-        events.filter { $0.verificationID == verificationID && $0.tenantID == tenantID }
+        events[purged...].filter { $0.verificationID == verificationID && $0.tenantID == tenantID }
     }
 
     public func failedChecks(tenantID: String, to: String, purpose: Purpose, now: Date, windowSeconds: Int) async throws -> FailedCheckCount {
@@ -371,9 +374,22 @@ public actor MemoryStore: SandiStore {
 
     public func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord] {
         let end = min(events.count, Int(min(beforePosition ?? Int64(events.count + 1), Int64(events.count + 1))) - 1)
-        guard end > 0 else { return [] }
-        return try (max(0, end - limit)..<end).reversed().map { try auditRecord($0) }
+        guard end > purged else { return [] }
+        return try (max(purged, end - limit)..<end).reversed().map { try auditRecord($0) }
     }
+
+    public func purgeAudit(before: Date, limit: Int) async throws -> Int {
+        var count = 0
+        let fannedOut = webhookCursor ?? Int.max
+        while count < limit, purged < events.count, purged < fannedOut, let link = links[purged], events[purged].createdAt < before {
+            checkpoint = AuditCheckpoint(seq: Int64(purged + 1), hash: link.hash)
+            purged += 1
+            count += 1
+        }
+        return count
+    }
+
+    public func auditCheckpoint() async throws -> AuditCheckpoint? { checkpoint }
 
     public func rollups(tenantID: String?, span: Int, from: Date, to: Date, metrics: [String]?) async throws -> [RollupDelta] {
         let lower = Int64(from.timeIntervalSince1970.rounded(.down))
@@ -389,8 +405,8 @@ public actor MemoryStore: SandiStore {
     }
 
     public func auditRecords(afterSeq: Int64, limit: Int) async throws -> [AuditRecord] {
-        let start = max(0, Int(afterSeq))
-        return try (start..<min(events.count, start + limit)).map { try auditRecord($0) }
+        let start = max(purged, Int(afterSeq))
+        return try (start..<max(start, min(events.count, start + limit))).map { try auditRecord($0) }
     }
 
     private func auditRecord(_ index: Int) throws -> AuditRecord {

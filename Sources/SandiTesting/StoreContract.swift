@@ -367,6 +367,22 @@ public enum StoreContract {
             try expect(try await store.rollups(tenantID: "ten_nobody", span: 60, from: window.0, to: window.1, metrics: nil).isEmpty, "another tenant sees none")
             try expect(try await store.rollups(tenantID: nil, span: 60, from: t0.addingTimeInterval(3600), to: t0.addingTimeInterval(7200), metrics: nil).isEmpty, "outside the window")
         },
+        Check(name: "retention: old sealed events go from the start of the log, a checkpoint keeps the rest verifiable") { store in
+            for i in 0..<3 { _ = try await store.create(try Fixtures.creation(to: "+62812000000\(i)", now: t0)) }
+            _ = try await store.sealAudit(limit: 100)
+            for i in 3..<5 { _ = try await store.create(try Fixtures.creation(to: "+62812000000\(i)", now: t0.addingTimeInterval(86_400))) }
+            try expect(try await store.auditCheckpoint() == nil, "no checkpoint before a purge")
+            try expect(try await store.purgeAudit(before: t0.addingTimeInterval(3600), limit: 100) == 6, "the six old, sealed events")
+            let checkpoint = try await store.auditCheckpoint()
+            try expect(checkpoint?.seq == 6, "checkpoint at the last removed: \(String(describing: checkpoint))")
+            try expect(try await store.purgeAudit(before: t0.addingTimeInterval(3 * 86_400), limit: 100) == 0, "unsealed events stay")
+            _ = try await store.sealAudit(limit: 100)
+            let rest = try await store.auditRecords(afterSeq: 0, limit: 100)
+            try expect(rest.map(\.seq) == [7, 8, 9, 10], "the rest keeps its positions: \(rest.map(\.seq))")
+            try expect(AuditChain.verify(rest, checkpoint: checkpoint?.hash) == .intact(sealed: 4, unsealed: 0), "verifies from the checkpoint")
+            try expect(AuditChain.verify(rest) != .intact(sealed: 4, unsealed: 0), "and not without it")
+            try expect(try await store.latestAudit(beforePosition: nil, limit: 100).count == 4, "the log shows what is left")
+        },
         Check(name: "tenants and keys") { store in
             let a = Tenant(id: "ten_a", name: "acme", createdAt: t0)
             try await store.createTenant(a)

@@ -16,7 +16,12 @@ public struct DeliveryWorkerOptions: Sendable {
     /// Sends in flight at once.
     public var concurrency: Int = 32
 
-    public init(pollInterval: Duration = .milliseconds(500), leaseSeconds: Double = 30, batchSize: Int = 64, concurrency: Int = 32) {
+    /// Events older than this are purged from the audit trail (with a checkpoint), once a
+    /// minute; nil keeps them forever.
+    public var auditRetentionSeconds: Double?
+
+    public init(pollInterval: Duration = .milliseconds(500), leaseSeconds: Double = 30, batchSize: Int = 64, concurrency: Int = 32, auditRetentionSeconds: Double? = nil) {
+        self.auditRetentionSeconds = auditRetentionSeconds
         self.pollInterval = pollInterval
         self.leaseSeconds = leaseSeconds
         self.batchSize = batchSize
@@ -65,6 +70,7 @@ public struct DeliveryWorker: Service {
     public func run() async throws {
         logger.info("delivery worker started", metadata: ["owner": .string(owner)])
         var lastSweep = ContinuousClock.now
+        var lastPurge = ContinuousClock.now
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let handled = try await runOnce()
@@ -76,6 +82,11 @@ public struct DeliveryWorker: Service {
                     // Seal new events into the audit chain.
                     while try await processor.store.sealAudit(limit: 1000) == 1000 {}
                     try await webhooks?.runOnce(owner: owner)
+                    if let retention = options.auditRetentionSeconds, ContinuousClock.now - lastPurge > .seconds(60) {
+                        let removed = try await AuditTool(store: processor.store).purge(before: processor.clock.now.addingTimeInterval(-retention))
+                        if removed > 0 { logger.info("audit retention purged events", metadata: ["count": "\(removed)"]) }
+                        lastPurge = ContinuousClock.now
+                    }
                     lastSweep = ContinuousClock.now
                 }
                 if handled == 0 {

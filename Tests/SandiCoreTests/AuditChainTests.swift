@@ -1,5 +1,6 @@
 import Foundation
 import SandiCore
+import SandiTesting
 import Testing
 
 @Suite("Audit chain")
@@ -65,6 +66,22 @@ struct AuditChainTests {
         let kept = Array(records[5...])
         #expect(AuditChain.verify(kept, checkpoint: records[4].hash) == .intact(sealed: 5, unsealed: 0))
         #expect(AuditChain.verify(kept).isBroken(at: 6), "without the checkpoint the first kept record does not link")
+    }
+
+    @Test("retention through the tool: old events go, the checkpoint is stored, verify stays intact and new events continue the chain")
+    func retentionTool() async throws {
+        let store = MemoryStore()
+        let t0 = Date(timeIntervalSince1970: 1_790_000_000)
+        for i in 0..<4 { _ = try await store.create(try Fixtures.creation(to: "+62812000001\(i)", now: t0)) }
+        let tool = AuditTool(store: store)
+        #expect(try await tool.verify() == .intact(sealed: 8, unsealed: 0))
+        #expect(try await tool.purge(before: t0.addingTimeInterval(1)) == 8)
+        #expect(try await store.auditCheckpoint()?.seq == 8)
+        _ = try await store.create(try Fixtures.creation(to: "+628120000099", now: t0.addingTimeInterval(10)))
+        #expect(try await tool.verify() == .intact(sealed: 2, unsealed: 0), "the chain goes on from the checkpoint")
+        var lines: [String] = []
+        try await tool.export(since: nil, format: .jsonl) { lines.append($0) }
+        #expect(lines.count == 2 && lines[0].contains("\"seq\":9"))
     }
 }
 

@@ -57,6 +57,22 @@ struct ServiceTests {
         #expect(!again.valid && again.status == .approved, "approval is once only")
     }
 
+    @Test("events carry the number masked and as a keyed hash for grouping: the same number, the same hash; never the number")
+    func numberHash() async throws {
+        let h = Harness()
+        let a = try await h.start("+6281234567890")
+        let b = try await h.start("+6281234567890", purpose: "login")
+        let c = try await h.start("+6281298765432")
+        func created(_ v: Verification) async throws -> [String: JSONValue] {
+            try await h.store.events(verificationID: v.id, tenantID: "ten_a").first { $0.type == "verification.created" }?.data ?? [:]
+        }
+        let (ea, eb, ec) = (try await created(a), try await created(b), try await created(c))
+        #expect(ea["to"] == "+62*********890" || ea["to"]?.stringValue?.hasSuffix("890") == true)
+        #expect(ea["to_hash"] != nil && ea["to_hash"] == eb["to_hash"] && ea["to_hash"] != ec["to_hash"])
+        let text = String(decoding: try JSONEncoder().encode(JSONValue.object(ea)), as: UTF8.self)
+        #expect(!text.contains("81234567890"), "no full number: \(text)")
+    }
+
     @Test("login approvals hand out no grant; login codes live 180 s")
     func loginNoGrant() async throws {
         let h = Harness()

@@ -14,8 +14,14 @@ public struct AuditTool: Sendable {
     /// Seals what is not sealed yet, then checks every record in order.
     public func verify() async throws -> AuditChain.Verdict {
         while try await store.sealAudit(limit: pageSize) == pageSize {}
-        var after: Int64 = 0
-        var previous: String?
+        // After a retention purge the chain starts at the checkpoint: the first record left must
+        // follow it directly and link to its hash.
+        let checkpoint = try await store.auditCheckpoint()
+        var after: Int64 = checkpoint?.seq ?? 0
+        var previous: String? = checkpoint?.hash
+        if let first = try await store.auditRecords(afterSeq: after, limit: 1).first, first.seq != after + 1 {
+            return .broken(seq: first.seq, eventID: first.eventID, reason: "records before it were removed without a retention checkpoint")
+        }
         var sealed = 0
         var unsealed = 0
         while true {
@@ -35,6 +41,17 @@ public struct AuditTool: Sendable {
             after = last.seq
         }
         return .intact(sealed: sealed, unsealed: unsealed)
+    }
+
+    /// Retention: removes events created before `before` (sealed, handed to webhooks) from the
+    /// start of the log, keeping a checkpoint so `verify` still proves the rest. Returns how many.
+    public func purge(before: Date) async throws -> Int {
+        var total = 0
+        while true {
+            let removed = try await store.purgeAudit(before: before, limit: pageSize)
+            total += removed
+            if removed < pageSize { return total }
+        }
     }
 
     /// Export formats.

@@ -102,6 +102,12 @@ public struct CodeHasher: Sendable {
         return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("tag|\(purpose)|".utf8) + message, using: key)
     }
 
+    /// A keyed hash of a phone number for grouping events by number without storing it
+    /// (`<key id>.<base64>`; the same number gives the same value until the code key rotates).
+    public func numberHash(_ e164: String) -> String {
+        tag(Data(e164.utf8), purpose: "number")
+    }
+
     /// Seals arbitrary text (e.g. a simulated message) under the current key.
     public func sealText(_ text: String, context: String) throws -> SealedCode {
         try seal(code: text, verificationID: "text|" + context)

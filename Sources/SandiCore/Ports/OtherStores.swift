@@ -132,4 +132,33 @@ public protocol AuditStore: Sendable {
     /// `beforePosition` when given: the cockpit's audit log. Positions are the event log's own
     /// order (``AuditRecord/seq`` carries it here).
     func latestAudit(beforePosition: Int64?, limit: Int) async throws -> [AuditRecord]
+    /// Retention: removes up to `limit` of the oldest events, as long as they were created
+    /// before `before`, are sealed, and were handed to webhooks; records the position and hash
+    /// of the last one removed as the checkpoint the chain is verified from. Returns how many.
+    func purgeAudit(before: Date, limit: Int) async throws -> Int
+    /// The latest retention checkpoint (nil: nothing was ever purged).
+    func auditCheckpoint() async throws -> AuditCheckpoint?
+}
+
+/// Where the audit chain starts after a retention purge: the last removed record's position
+/// and hash.
+public struct AuditCheckpoint: Sendable, Equatable, Codable {
+    public var seq: Int64
+    public var hash: String
+
+    public init(seq: Int64, hash: String) {
+        self.seq = seq
+        self.hash = hash
+    }
+
+    /// Its key in the shared key-value state.
+    public static let key = "audit.checkpoint"
+
+    public var text: String { "\(seq):\(hash)" }
+
+    public init?(text: String) {
+        let parts = text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let seq = Int64(parts[0]) else { return nil }
+        self.init(seq: seq, hash: String(parts[1]))
+    }
 }

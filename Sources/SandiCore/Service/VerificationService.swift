@@ -195,7 +195,7 @@ public struct VerificationService: Sendable {
             context: request.context, risk: risk, deliveries: denied ? [] : [delivery], transaction: request.transaction)
         var events = [
             Event(tenantID: tenantID, verificationID: id, type: "verification.created", createdAt: now, data: [
-                "purpose": .string(purpose.rawValue), "to": .string(number.masked),
+                "purpose": .string(purpose.rawValue), "to": .string(number.masked), "to_hash": .string(hasher.numberHash(number.e164)),
                 "country": .string(number.country), "operator": number.operator.map(JSONValue.string) ?? .null,
                 "plan": .array(plan.steps.map { .string($0.channel.rawValue) }),
                 "forced_channel": forced.map { .string($0.rawValue) } ?? .null,

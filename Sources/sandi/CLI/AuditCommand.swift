@@ -5,7 +5,7 @@ import SandiCore
 
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Verify and export the tamper-evident audit trail.", subcommands: [Verify.self, Export.self])
+        commandName: "audit", abstract: "Verify and export the tamper-evident audit trail.", subcommands: [Verify.self, Export.self, Purge.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -40,6 +40,21 @@ struct AuditCommand: AsyncParsableCommand {
             try await withStore(storage) { store in
                 try await AuditTool(store: store).export(since: sinceDate, format: format) { line in print(line) }
             }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove events older than N days from the start of the log (sealed ones only), keeping a checkpoint so `audit verify` still proves the rest.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Remove events older than this many days.") var olderThanDays: Int
+
+        func run() async throws {
+            guard olderThanDays >= 1 else { throw ValidationError("--older-than-days must be at least 1") }
+            let removed = try await withStore(storage) { store in
+                try await AuditTool(store: store).purge(before: Date().addingTimeInterval(-Double(olderThanDays) * 86_400))
+            }
+            print("purged \(removed) events")
         }
     }
 }
