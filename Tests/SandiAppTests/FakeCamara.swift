@@ -82,22 +82,6 @@ final class FakeCamara: Sendable {
         let router = Router()
         router.post("sim-swap/v2/check") { request, _ in try await self.handle(request, path: "check") }
         router.post("sim-swap/v2/retrieve-date") { request, _ in try await self.handle(request, path: "retrieve-date") }
-        let port = Mutex<Int?>(nil)
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in
-                                  let bound = channel.localAddress?.port ?? 0
-                                  port.withLock { $0 = bound }
-                                  ready.continuation.yield(bound)
-                              })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            var iterator = ready.stream.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            let result = try await body("http://127.0.0.1:\(bound)")
-            group.cancelAll()
-            _ = port
-            return result
-        }
+        return try await Loopback.serve(router, body)
     }
 }

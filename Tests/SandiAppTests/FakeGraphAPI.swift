@@ -129,22 +129,7 @@ final class FakeGraphAPI: Sendable {
         router.post(":version/:phone/messages") { request, context in
             try await self.handle(request, version: context.parameters.get("version") ?? "", phoneNumberID: context.parameters.get("phone") ?? "")
         }
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            var iterator = ready.stream.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            do {
-                let result = try await body("http://127.0.0.1:\(bound)")
-                group.cancelAll()
-                return result
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-        }
+        return try await Loopback.serve(router, body)
     }
 
     // MARK: Webhooks to Sandi

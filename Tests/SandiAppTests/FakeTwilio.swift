@@ -99,16 +99,6 @@ final class FakeTwilio: Sendable {
         let router = Router()
         router.post("2010-04-01/Accounts/:account/Messages.json") { request, context in try await self.handle(request, context: context, resource: "Messages") }
         router.post("2010-04-01/Accounts/:account/Calls.json") { request, context in try await self.handle(request, context: context, resource: "Calls") }
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            var iterator = ready.stream.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            let result = try await body("http://127.0.0.1:\(bound)")
-            group.cancelAll()
-            return result
-        }
+        return try await Loopback.serve(router, body)
     }
 }

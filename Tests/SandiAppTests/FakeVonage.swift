@@ -243,22 +243,7 @@ final class FakeVonage: Sendable {
         let router = Router()
         router.post("sms/json") { request, _ in try await self.handleSMS(request) }
         router.post("v1/calls") { request, _ in try await self.handleCall(request) }
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            var iterator = ready.stream.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            do {
-                let result = try await body("http://127.0.0.1:\(port)")
-                group.cancelAll()
-                return result
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-        }
+        return try await Loopback.serve(router, body)
     }
 
     static func object(_ data: Data) -> [String: JSONValue]? { (try? JSONDecoder().decode(JSONValue.self, from: data))?.objectValue }

@@ -38,17 +38,7 @@ final class FakeAggregator: Sendable {
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: #"{"status":"0","data":{"message_id":"\#(id)","parts":1}}"#)))
         }
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in ready.continuation.yield(channel.localAddress?.port ?? 0) })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            var iterator = ready.stream.makeAsyncIterator()
-            guard let bound = await iterator.next() else { throw CancellationError() }
-            let result = try await body("http://127.0.0.1:\(bound)")
-            group.cancelAll()
-            return result
-        }
+        return try await Loopback.serve(router, body)
     }
 
     /// The provider's definition, as an operator would write it in a file.

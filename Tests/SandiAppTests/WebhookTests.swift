@@ -22,17 +22,7 @@ final class WebhookReceiver: Sendable {
             let status = self.answers.withLock { $0.isEmpty ? 200 : $0.removeFirst() }
             return Response(status: .init(code: status))
         }
-        let ready = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ready.continuation.yield($0.localAddress?.port ?? 0) })
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await app.runService(); return nil }
-            var iterator = ready.stream.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw CancellationError() }
-            let result = try await body("http://127.0.0.1:\(port)/hook")
-            group.cancelAll()
-            return result
-        }
+        return try await Loopback.serve(router) { root in try await body(root + "/hook") }
     }
 }
 
