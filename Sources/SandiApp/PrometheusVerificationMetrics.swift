@@ -45,6 +45,10 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
         Gauge(label: "sandi_queue_depth", factory: factory).record(jobs)
     }
 
+    public func queueLag(kind: String, seconds: Double) {
+        Timer(label: "sandi_queue_lag_seconds", dimensions: [("kind", kind)], factory: factory).recordSeconds(max(0, seconds))
+    }
+
     public func riskDecided(action: String, enforced: Bool, signals: [String]) {
         let mode = enforced ? "enforce" : "record"
         Counter(label: "sandi_risk_decisions_total", dimensions: [("action", action), ("mode", mode)], factory: factory).increment()

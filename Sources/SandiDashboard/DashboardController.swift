@@ -59,7 +59,11 @@ public struct DashboardController: Sendable {
         group.get("login") { _, _ in try page("login", title: "Sign in", values: [:], viewer: nil) }
         group.post("login", use: login)
         group.post("logout") { request, context in
-            _ = try await viewer(request, context: context, form: try await form(request))
+            do {
+                _ = try await viewer(request, context: context, form: try await form(request))
+            } catch let refusal as Refusal {
+                return refusal.response
+            }
             return Self.redirect("/dashboard/login", cookie: Self.cookie("", secure: deps.secureCookies, maxAge: 0))
         }
         group.get(use: guarded(overview))
@@ -308,6 +312,7 @@ public struct DashboardController: Sendable {
                 }
             }
             values["message"] = "Live verifications for \(number.masked) (finished ones are found by id)."
+            values["q"] = ""  // the page never shows a full number, not even the one searched for
         } else {
             values["message"] = "Give a verification id (ver_…) or a phone number in international form."
         }
@@ -346,6 +351,12 @@ public struct DashboardController: Sendable {
             "status": v.status.rawValue, "country": v.country ?? "–", "operator": v.operator ?? "–", "sendsLeft": v.sendsRemaining,
             "expires": Timestamp.format(v.expiresAt), "csrf": viewer.session.csrf, "notice": notice ?? "",
             "canAct": viewer.account.role.canActForUsers && v.status == .pending,
+            "availability": Channel.allCases.map { channel -> [String: Any] in
+                let routes = deps.service.providers.routes[channel] ?? []
+                let open = routes.filter { deps.service.providers.breakers.allows(provider: $0.provider.name, channel: channel, operator: v.operator, at: deps.clock.now) }
+                let state = routes.isEmpty ? "no provider" : open.isEmpty ? "unavailable (breakers open)" : "available via " + open.map(\.provider.name).joined(separator: ", ")
+                return ["channel": channel.rawValue, "state": state]
+            },
             "channels": Channel.allCases.map(\.rawValue),
             "deliveries": v.deliveries.map { d in
                 ["channel": d.channel.rawValue, "provider": d.provider, "status": d.status.rawValue, "queued": Timestamp.format(d.queuedAt),
@@ -475,8 +486,10 @@ public struct DashboardController: Sendable {
         for tenant in try await self.tenants(viewer) {
             let routing = try await deps.service.routing.settings(tenantID: tenant.id)
             let messages = try await deps.messageSettings.settings(tenantID: tenant.id)
+            let risk = try await deps.service.riskSettings.settings(tenantID: tenant.id)
             let documents: [[String: Any]] = [
                 ["kind": "routing", "source": routing.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(routing.settings), as: UTF8.self)],
+                ["kind": "risk", "source": risk.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(risk.settings), as: UTF8.self)],
                 ["kind": "messages", "source": messages.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(messages.settings), as: UTF8.self)],
             ].map { $0.merging(["tenantID": tenant.id, "csrf": viewer.session.csrf, "canEdit": viewer.account.role.canEditSettings]) { a, _ in a } }
             tenants.append(["name": tenant.name, "documents": documents])
@@ -499,6 +512,10 @@ public struct DashboardController: Sendable {
                 guard let document = try? JSONDecoder().decode(RoutingSettings.self, from: data) else { return Self.redirect("/dashboard/settings?notice=Not%20a%20routing%20document") }
                 problems = document.problems
                 if problems.isEmpty { try await deps.service.routing.save(tenantID: tenantID, document, actor: actor) }
+            case "risk":
+                guard let document = try? JSONDecoder().decode(RiskSettings.self, from: data) else { return Self.redirect("/dashboard/settings?notice=Not%20a%20risk%20settings%20document") }
+                problems = document.problems
+                if problems.isEmpty { try await deps.service.riskSettings.save(tenantID: tenantID, document, actor: actor) }
             case "messages":
                 guard let document = try? JSONDecoder().decode(MessageSettings.self, from: data) else { return Self.redirect("/dashboard/settings?notice=Not%20a%20message%20settings%20document") }
                 problems = document.problems

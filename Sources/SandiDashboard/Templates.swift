@@ -75,6 +75,7 @@ enum Templates {
         <dt>Country / operator</dt><dd>{{country}} / {{operator}}</dd><dt>Sends left</dt><dd>{{sendsLeft}}</dd><dt>Expires</dt><dd>{{expires}}</dd></dl>
         <h2>Deliveries</h2><table><tr><th>Channel</th><th>Provider</th><th>Status</th><th>Queued</th><th>Sent</th><th>Error</th></tr>
         {{#deliveries}}<tr><td>{{channel}}</td><td>{{provider}}</td><td>{{status}}</td><td>{{queued}}</td><td>{{sent}}</td><td>{{error}}</td></tr>{{/deliveries}}</table>
+        <h2>Channels for this number</h2><ul class="availability">{{#availability}}<li><strong>{{channel}}</strong>: {{state}}</li>{{/availability}}</ul>
         {{#canAct}}<h2>Support</h2><form method="post" action="/dashboard/verifications/{{id}}/resend" class="inline">
         <input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="tenant" value="{{tenantID}}">
         <label>Send again by <select name="channel">{{#channels}}<option>{{.}}</option>{{/channels}}</select></label><button>Resend</button></form>

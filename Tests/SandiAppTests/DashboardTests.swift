@@ -95,6 +95,46 @@ struct DashboardTests {
         }
     }
 
+    @Test("every dashboard route: anonymous pages redirect to sign-in and the JSON answers 401; an analyst's posts are refused; the timeline lists channel availability")
+    func everyRoute() async throws {
+        let harness = try await APIHarness.make(overrides: Self.overrides)
+        let (password, secret) = try await account(harness, "ana", .analyst)
+        try await harness.run { client in
+            let id = try await client.start(purpose: "login")
+            try await client.deliver()
+            let tenant = try #require(try await harness.system.store.tenants().first { $0.name.hasPrefix("acme-") })
+            let pages = ["/dashboard", "/dashboard?window=week", "/dashboard/breakdown", "/dashboard/providers", "/dashboard/verifications",
+                         "/dashboard/verifications?q=%2B6281234567890", "/dashboard/verifications/\(id)", "/dashboard/audit", "/dashboard/audit/export",
+                         "/dashboard/webhooks", "/dashboard/settings", "/dashboard/report"]
+            let posts = ["/dashboard/verifications/\(id)/resend", "/dashboard/webhooks/whd_x/replay", "/dashboard/settings", "/dashboard/logout"]
+            let anonymous = DashboardBrowser(client: client)
+            for page in pages {
+                let answer = try await anonymous.get(page)
+                #expect(answer.status == 303 && answer.headers["location"] == "/dashboard/login", "\(page): \(answer.status)")
+            }
+            #expect(try await anonymous.get("/dashboard/api/overview").status == 401)
+            for path in posts {
+                let answer = try await anonymous.post(path, [("csrf", "x"), ("tenant", tenant.id)])
+                #expect(answer.status == 303 && answer.headers["location"] == "/dashboard/login", "\(path): \(answer.status)")
+            }
+            var analyst = DashboardBrowser(client: client)
+            _ = try await analyst.signIn("ana", password, code: TOTP.code(secret: secret, at: harness.clock.now))
+            for page in pages {
+                let answer = try await analyst.get(page)
+                #expect(answer.status == 200, "\(page): \(answer.status)")
+                #expect(!answer.text.contains("6281234567890"), "\(page) shows no full number")
+            }
+            let token = try await analyst.csrf()
+            for path in posts.dropLast() {
+                let answer = try await analyst.post(path, [("csrf", token), ("tenant", tenant.id), ("kind", "routing"), ("document", "{}"), ("channel", "sms")])
+                #expect(answer.status == 403, "\(path): \(answer.status)")
+            }
+            let timeline = try await analyst.get("/dashboard/verifications/\(id)")
+            #expect(timeline.text.contains("available via simulator"), "channel availability")
+            #expect(try await analyst.post("/dashboard/logout", [("csrf", token)]).headers["set-cookie"]?.contains("Max-Age=0") == true)
+        }
+    }
+
     @Test("the overview shows the numbers of what happened (from rollups), live as JSON and as a page with an SVG chart")
     func overviewFigures() async throws {
         let harness = try await APIHarness.make(overrides: Self.overrides)

@@ -252,6 +252,7 @@ struct ProtocolAPITests {
                 #"sandi_sends_total{channel="sms",provider="simulator",operator="Telkomsel",country="ID",status="delivered"} 1"#,
                 #"sandi_fallbacks_total{from="whatsapp",to="sms",reason="send_failed"} 1"#,
                 #"sandi_send_duration_seconds_count{channel="sms",provider="simulator",status="delivered"} 1"#,
+                #"sandi_queue_lag_seconds_count{kind="send"} 2"#,
             ]
             for line in expected {
                 #expect(text.contains(line), "missing \(line)")

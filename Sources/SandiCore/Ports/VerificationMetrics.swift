@@ -13,6 +13,8 @@ public protocol VerificationMetrics: Sendable {
     func redeemed(outcome: String)
     /// Jobs waiting in the durable queue.
     func queueDepth(_ jobs: Int)
+    /// How late a claimed job started: from when it fell due to its claim (`send` or `fallback`).
+    func queueLag(kind: String, seconds: Double)
     /// A risk decision on a start (`allow`, `step_up`, `deny`), whether it was enforced, and its signals.
     func riskDecided(action: String, enforced: Bool, signals: [String])
     /// A rate limit reached, by what it counts (`destination`, `ip`, …), enforced or only recorded.
@@ -36,4 +38,5 @@ public struct NoMetrics: VerificationMetrics {
     public func fellBack(from: Channel, to: Channel, reason: String) {}
     public func redeemed(outcome: String) {}
     public func queueDepth(_ jobs: Int) {}
+    public func queueLag(kind: String, seconds: Double) {}
 }

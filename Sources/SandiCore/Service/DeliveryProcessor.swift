@@ -40,6 +40,7 @@ public struct DeliveryProcessor: Sendable {
     /// back to the next step unless the message reached the phone meanwhile.
     @discardableResult
     public func process(_ claimed: ClaimedJob, owner: String) async throws -> Result {
+        metrics.queueLag(kind: claimed.job.kind.rawValue, seconds: clock.now.timeIntervalSince(claimed.job.dueAt))
         if claimed.job.kind == .fallback { return try await timedOut(claimed, owner: owner) }
         let verification = claimed.verification
         let delivery = claimed.delivery
