@@ -41,6 +41,9 @@ public struct DashboardController: Sendable {
 
     public init(_ deps: DashboardDependencies) { self.deps = deps }
 
+    /// Page templates that do not parse (a test keeps this empty).
+    public static var templateProblems: [String] { Templates.problems }
+
     /// A refusal rendered as a page (or a redirect to sign in).
     struct Refusal: Error {
         let response: Response

@@ -45,6 +45,11 @@ struct DashboardTests {
         return (credentials.password, credentials.totpSecret)
     }
 
+    @Test("every page template parses")
+    func templates() {
+        #expect(DashboardController.templateProblems.isEmpty)
+    }
+
     @Test("anonymous requests go to sign-in; a password without a fresh code fails; a code works once; five failures lock; the cookie is HttpOnly and SameSite=Strict")
     func signIn() async throws {
         let harness = try await APIHarness.make(overrides: Self.overrides)
