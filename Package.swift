@@ -35,7 +35,7 @@ let package = Package(
         .target(
             name: "SandiCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            resources: [.copy("Resources/messages"), .copy("Resources/numbering")],
+            resources: [.copy("Resources/messages"), .copy("Resources/numbering"), .copy("Resources/assistant")],
             swiftSettings: strict
         ),
         // In-memory twins of every port, a manual clock, and the store contract suite.
@@ -169,7 +169,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting"], swiftSettings: strict),
+        .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting"], resources: [.copy("Resources")], swiftSettings: strict),
         .testTarget(
             name: "SandiSMPPTests",
             dependencies: [

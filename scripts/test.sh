@@ -23,6 +23,11 @@ fi
 set +e
 swift test --skip-build "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The assistant's language data: schema, placeholders, keywords against the test phrases.
+if [[ $# -eq 0 ]] && ! python3 scripts/check-assistant-data.py >/dev/null; then
+  python3 scripts/check-assistant-data.py | grep FAIL
+  [[ $status -eq 0 ]] && status=1
+fi
 # The HTTP API suites once more, on PostgreSQL instead of SQLite (unless a filter was given).
 if [[ $# -eq 0 ]]; then
   echo "HTTP API suites on PostgreSQL:"

@@ -83,6 +83,7 @@ public struct DashboardController: Sendable {
         group.get("settings", use: guarded(settings))
         group.post("settings", use: saveSettings)
         group.get("report", use: guarded(report))
+        group.get("support", use: guarded(support))
     }
 
     // MARK: sessions
@@ -162,7 +163,7 @@ public struct DashboardController: Sendable {
     static let navigation: [(String, String)] = [
         ("/dashboard", "Overview"), ("/dashboard/breakdown", "Breakdown"), ("/dashboard/providers", "Providers"),
         ("/dashboard/verifications", "Verifications"), ("/dashboard/audit", "Audit"), ("/dashboard/webhooks", "Webhooks"),
-        ("/dashboard/settings", "Settings"), ("/dashboard/report", "Report"),
+        ("/dashboard/support", "Support"), ("/dashboard/settings", "Settings"), ("/dashboard/report", "Report"),
     ]
 
     func page(_ template: String, title: String, values: [String: Any], viewer: Viewer?, status: HTTPResponse.Status = .ok, path: String = "") throws -> Response {
@@ -531,6 +532,20 @@ public struct DashboardController: Sendable {
         } catch let refusal as Refusal {
             return refusal.response
         }
+    }
+
+    /// Tickets users opened with the assistant ("talk to a person"), newest first, each with a
+    /// link to its verification's timeline (where support can resend on another channel).
+    func support(_ request: Request, context: SandiRequestContext, viewer: Viewer) async throws -> Response {
+        let names = Dictionary(try await tenants(viewer).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let tickets = try await AssistantService(service: deps.service).tickets(tenantID: viewer.tenantScope)
+            .filter { names[$0.tenantID] != nil }
+        return try page("support", title: "Support", values: [
+            "tickets": tickets.map { t in
+                ["id": t.id, "tenant": names[t.tenantID] ?? t.tenantID, "tenantID": t.tenantID, "verification": t.verificationID ?? "",
+                 "to": t.to ?? "", "message": t.message, "language": t.language, "at": Timestamp.format(t.createdAt), "source": t.source] as [String: Any]
+            },
+        ], viewer: viewer, path: "/dashboard/support")
     }
 
     func report(_ request: Request, context: SandiRequestContext, viewer: Viewer) async throws -> Response {

@@ -115,6 +115,13 @@ enum Templates {
         <div class="chart">{{{chart}}}</div>
         <table><tr><th>Hour (UTC)</th><th>Verifications</th><th>Delivered</th></tr>{{#hours}}<tr><td>{{hour}}</td><td>{{verifications}}</td><td>{{delivered}}</td></tr>{{/hours}}</table>
         """,
+        "support": """
+        <h1>Support tickets</h1>
+        <p>Users who asked the assistant for a person. Open the timeline to see what happened and send the code again on another channel.</p>
+        <table><tr><th>Ticket</th><th>Opened</th><th>Tenant</th><th>To</th><th>Language</th><th>Via</th><th>Message</th><th>Verification</th></tr>
+        {{#tickets}}<tr><td>{{id}}</td><td>{{at}}</td><td>{{tenant}}</td><td>{{to}}</td><td>{{language}}</td><td>{{source}}</td><td>{{message}}</td><td><a href="/dashboard/verifications/{{verification}}?tenant={{tenantID}}">timeline</a></td></tr>{{/tickets}}
+        {{^tickets}}<tr><td colspan="8">no open tickets</td></tr>{{/tickets}}</table>
+        """,
         "message": """
         <h1>{{title}}</h1><p>{{text}}</p>
         """,

@@ -52,6 +52,7 @@ public enum SandiRouter {
         let idempotency = IdempotencyGuard(store: deps.store, clock: deps.service.clock)
         VerificationController(service: deps.service, idempotency: idempotency).register(on: v1)
         DeviceController(devices: TrustedDevices(store: deps.store, clock: deps.service.clock), idempotency: idempotency).register(on: v1)
+        AssistController(assistant: AssistantService(service: deps.service), idempotency: idempotency).register(on: v1)
         ProviderController(providers: deps.service.providers, clock: deps.service.clock).register(on: v1)
         SettingsRoutes(path: "settings/routing", cache: deps.service.routing) { $0.problems }.register(on: v1)
         SettingsRoutes(path: "settings/messages", cache: deps.messageSettings ?? MessageSettingsCache(store: deps.store, clock: deps.service.clock)) { $0.problems }

@@ -110,7 +110,7 @@ struct DashboardTests {
             let tenant = try #require(try await harness.system.store.tenants().first { $0.name.hasPrefix("acme-") })
             let pages = ["/dashboard", "/dashboard?window=week", "/dashboard/breakdown", "/dashboard/providers", "/dashboard/verifications",
                          "/dashboard/verifications?q=%2B6281234567890", "/dashboard/verifications/\(id)", "/dashboard/audit", "/dashboard/audit/export",
-                         "/dashboard/webhooks", "/dashboard/settings", "/dashboard/report"]
+                         "/dashboard/webhooks", "/dashboard/support", "/dashboard/settings", "/dashboard/report"]
             let posts = ["/dashboard/verifications/\(id)/resend", "/dashboard/webhooks/whd_x/replay", "/dashboard/settings", "/dashboard/logout"]
             let anonymous = DashboardBrowser(client: client)
             for page in pages {

@@ -284,7 +284,7 @@ struct ProtocolAPITests {
                 "POST /v1/webhooks", "GET /v1/webhooks", "DELETE /v1/webhooks/{id}", "GET /v1/webhooks/{id}/deliveries",
                 "POST /v1/webhooks/deliveries/{id}/replay",
                 "GET /v1/providers", "GET /v1/settings/routing", "PUT /v1/settings/routing", "DELETE /v1/settings/routing",
-                "GET /v1/settings/messages", "PUT /v1/settings/messages", "DELETE /v1/settings/messages",
+                "GET /v1/settings/messages", "PUT /v1/settings/messages", "DELETE /v1/settings/messages", "POST /v1/assist",
                 "GET /v1/callbacks/{provider}", "POST /v1/callbacks/{provider}", "GET /v1/callbacks/{provider}/{action}", "POST /v1/callbacks/{provider}/{action}",
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")
