@@ -181,19 +181,25 @@ public struct SandiSystem: Sendable {
     /// Runs the HTTP server and the worker until SIGTERM/SIGINT; in-flight requests and sends
     /// finish, queued deliveries stay queued for the next start.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+        var groupConfiguration = ServiceGroupConfiguration(
             services: (databaseClock.map { [.init(service: ClockAlignment(clock: $0, logger: logger))] } ?? [])
                 + (smpp.map { [.init(service: $0)] } ?? [])
                 + providerServices.map { .init(service: $0) }
                 + [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+            logger: logger)
+        // Sends in flight finish within their lease; a service that has not stopped by then is cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch {
+            logger.notice("services stopped with an error", metadata: ["error": "\(type(of: error))"])
             try? await close()
             throw error
         }
+        logger.info("services stopped; closing storage")
         try await close()
+        logger.info("storage closed")
     }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 public import Logging
 import NIOSSL
 import PostgresNIO
@@ -146,9 +147,23 @@ public final class PostgresStore: SandiStore {
     }
 
     /// Closes the pool.
+    /// Closes the connection pool. A pool that does not wind down within 10 s (a connection
+    /// still leased by a task that never returns it) is left behind rather than holding up the
+    /// process's exit.
     public func close() async throws {
         runner.cancel()
-        _ = await runner.value
+        let runner = runner
+        let once = Once()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Task { _ = await runner.value; if once.first() { continuation.resume() } }
+            Task { try? await Task.sleep(for: .seconds(10)); if once.first() { continuation.resume() } }
+        }
+    }
+
+    /// True for the first caller only.
+    final class Once: Sendable {
+        private let done = Mutex(false)
+        func first() -> Bool { done.withLock { done in defer { done = true }; return !done } }
     }
 
     public func ping() async throws {

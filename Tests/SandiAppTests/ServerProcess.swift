@@ -102,13 +102,19 @@ final class ServerProcess: Sendable {
     }
 
     /// Sends a signal and waits for the exit status.
+    /// Signals the process and waits for it to exit; one that has not exited after 60 s is
+    /// killed (the test then sees status -1 and the tail of its log, instead of hanging).
     func stop(signal: Int32 = SIGTERM) async -> Int32 {
         kill(process.processIdentifier, signal)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                self.process.waitUntilExit()
-                continuation.resume()
-            }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        guard !process.isRunning else {
+            print("process \(process.processIdentifier) did not exit within 60 s of signal \(signal); its log ends:\n" + String(stderr.suffix(3000)))
+            kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(50)) }
+            return -1
         }
         return process.terminationStatus
     }
