@@ -119,20 +119,7 @@ public struct TwilioProvider: ChannelProvider {
             + "</Response>"
     }
 
-    static func xmlEscaped(_ text: String) -> String {
-        var out = ""
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    static func xmlEscaped(_ text: String) -> String { XMLText.escaped(text) }
 
     /// What a refused request means for the plan (by Twilio's error code first, then status).
     public static func outcome(status: Int, code: Int?) -> ProviderError {

@@ -75,20 +75,7 @@ public struct VonageVoiceProvider: ChannelProvider {
         return ssml.count <= 1500 ? ssml : String(script.prefix(1500))
     }
 
-    static func xmlEscaped(_ text: String) -> String {
-        var out = ""
-        for ch in text {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(ch)
-            }
-        }
-        return out
-    }
+    static func xmlEscaped(_ text: String) -> String { XMLText.escaped(text) }
 
     static func digits(_ number: String) -> String { number.hasPrefix("+") ? String(number.dropFirst()) : number }
 
