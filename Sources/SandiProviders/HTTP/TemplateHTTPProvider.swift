@@ -61,16 +61,8 @@ public struct TemplateHTTPProvider: ChannelProvider {
     }
 
     public func send(_ message: OutboundMessage) async throws(ProviderError) -> ProviderAcceptance {
-        let status: Int
-        let body: ByteBuffer
-        do {
-            let response = try await client.execute(request(for: message), timeout: .milliseconds(Int64(definition.timeoutMs)))
-            status = Int(response.status.code)
-            body = try await response.body.collect(upTo: 256 * 1024)
-        } catch {
-            throw .failed("\(name): no answer")  // may have gone: a retry could deliver twice
-        }
-        return try Self.read(status: status, body: Data(buffer: body), response: definition.response, provider: name)
+        let reply = try await ProviderCall.send(request(for: message), client: client, timeoutMs: definition.timeoutMs, provider: name)
+        return try Self.read(status: reply.status, body: reply.body, response: definition.response, provider: name)
     }
 
     /// The outcome of an answer: the message id on success, else what the plan should do.

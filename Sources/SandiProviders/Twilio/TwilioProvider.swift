@@ -89,17 +89,8 @@ public struct TwilioProvider: ChannelProvider {
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "Authorization", value: "Basic " + Data("\(options.accountSID):\(options.authToken)".utf8).base64EncodedString())
         request.body = .bytes(ByteBuffer(string: FormBody.encode(form)))
-        let status: Int
-        let body: ByteBuffer
-        do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutMs)))
-            status = Int(response.status.code)
-            body = try await response.body.collect(upTo: 256 * 1024)
-        } catch {
-            // No answer: the message may have gone; a retry could put a second copy on the phone.
-            throw .failed("twilio: no answer")
-        }
-        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)))?.objectValue ?? [:]
+        let reply = try await ProviderCall.send(request, client: client, timeoutMs: options.timeoutMs, provider: "twilio")
+        let (status, json) = (reply.status, reply.json)
         if status == 201 || status == 200, let sid = json["sid"]?.stringValue, !sid.isEmpty {
             return ProviderAcceptance(providerMessageID: sid)
         }

@@ -91,17 +91,8 @@ public struct VonageSMSProvider: ChannelProvider {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "Accept", value: "application/json")
         request.body = .bytes(ByteBuffer(string: Self.formEncoded(form(message))))
-        let status: Int
-        let body: ByteBuffer
-        do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutMs)))
-            status = Int(response.status.code)
-            body = try await response.body.collect(upTo: 256 * 1024)
-        } catch {
-            // No answer: the message may have gone; a retry could put a second copy on the phone.
-            throw .failed("vonage: no answer")
-        }
-        return try Self.acceptance(status: status, body: Data(buffer: body))
+        let reply = try await ProviderCall.send(request, client: client, timeoutMs: options.timeoutMs, provider: "vonage")
+        return try Self.acceptance(status: reply.status, body: reply.body)
     }
 
     /// What an answer of the SMS API means: every part accepted (status 0) is a send whose id is

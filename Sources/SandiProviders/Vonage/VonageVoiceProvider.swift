@@ -97,17 +97,9 @@ public struct VonageVoiceProvider: ChannelProvider {
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "Authorization", value: "Bearer " + token)
         request.body = .bytes(ByteBuffer(data: payload))
-        let status: Int
-        let body: ByteBuffer
-        do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutMs)))
-            status = Int(response.status.code)
-            body = try await response.body.collect(upTo: 256 * 1024)
-        } catch {
-            // No answer: the call may have been placed; another could ring twice.
-            throw .failed("vonage: no answer")
-        }
-        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)))?.objectValue ?? [:]
+        // No answer counts as failed: the call may have been placed; another could ring twice.
+        let reply = try await ProviderCall.send(request, client: client, timeoutMs: options.timeoutMs, provider: "vonage")
+        let (status, json) = (reply.status, reply.json)
         if (200...299).contains(status), let uuid = json["uuid"]?.stringValue, !uuid.isEmpty {
             return ProviderAcceptance(providerMessageID: uuid)
         }

@@ -125,17 +125,8 @@ public struct WhatsAppCloudProvider: ChannelProvider {
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "Authorization", value: "Bearer " + account.token)
         request.body = .bytes(ByteBuffer(data: body))
-        let status: Int
-        let answer: ByteBuffer
-        do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutMs)))
-            status = Int(response.status.code)
-            answer = try await response.body.collect(upTo: 256 * 1024)
-        } catch {
-            // No answer: the message may have gone; a retry could put a second copy on the phone.
-            throw .failed("whatsapp: no answer")
-        }
-        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: answer)))?.objectValue ?? [:]
+        let reply = try await ProviderCall.send(request, client: client, timeoutMs: options.timeoutMs, provider: "whatsapp")
+        let (status, json) = (reply.status, reply.json)
         if (200..<300).contains(status) {
             if let id = json["messages"]?.arrayValue?.first?.objectValue?["id"]?.stringValue, !id.isEmpty {
                 return ProviderAcceptance(providerMessageID: id)
