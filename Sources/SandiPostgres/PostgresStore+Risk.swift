@@ -26,6 +26,12 @@ extension PostgresStore {
                     """,
                     [.texts(sorted.map(\.key)), .texts(sorted.map(\.value.value)), .ints(sorted.map { Int(Timestamp.millis($0.value.expiresAt)) })])
             }
+            for g in write.grants {
+                try await tx.query(
+                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+                    [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
+                     .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
+            }
             try await Self.insert(tx, events: write.events)
             return result
         }

@@ -26,6 +26,12 @@ extension SQLiteStore {
                     ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
                     """, sorted.flatMap { [SQLiteData.text($0.key), .text($0.value.value), .ms($0.value.expiresAt)] })
             }
+            for g in write.grants {
+                tx.enqueue(
+                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                    [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), g.userRef.map(SQLiteData.text) ?? .null, .text(g.to),
+                     .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
+            }
             try Self.insert(tx, events: write.events)
             return result
         }

@@ -467,6 +467,7 @@ extension MemoryStore {
         }
         let (result, write) = try decide(state)
         for (key, value) in write.values { riskState[key] = value }
+        for grant in write.grants { grants[grant.tokenHash] = grant }
         events.append(contentsOf: write.events)
         return result
     }

@@ -421,6 +421,22 @@ public enum StoreContract {
             try expect(try await store.redeemGrant(tokenHash: "h1", tenantID: "ten_a", now: t0.addingTimeInterval(2)) == .alreadyRedeemed, "once")
             try expect(try await store.redeemGrant(tokenHash: "nope", tenantID: "ten_a", now: t0) == .notFound, "unknown")
         },
+        Check(name: "risk state steps may hand out grants in the same unit (recovery); a failing step stores neither") { store in
+            let grant = Grant(tokenHash: "h-rcv", tenantID: "ten_a", verificationID: "rcv_1", userRef: "u-1", to: "+6281234567890",
+                              purpose: .newDevice, createdAt: t0, expiresAt: t0.addingTimeInterval(600))
+            struct Refused: Error {}
+            do {
+                try await store.updateRiskState(keys: ["acct|ten_a|x"], now: t0) { _ -> ((), RiskStateWrite) in throw Refused() }
+            } catch is Refused {}
+            try await store.updateRiskState(keys: ["acct|ten_a|x"], now: t0) { _ in
+                ((), RiskStateWrite(values: ["acct|ten_a|x": RiskStateValue("{}", expiresAt: .distantFuture)], grants: [grant]))
+            }
+            guard case .redeemed(let g) = try await store.redeemGrant(tokenHash: "h-rcv", tenantID: "ten_a", now: t0.addingTimeInterval(1)) else {
+                throw ContractViolation(description: "the grant was stored")
+            }
+            try expect(g.verificationID == "rcv_1" && g.purpose == .newDevice && g.userRef == "u-1", "grant content")
+            try expect(try await store.riskStates(prefix: "acct|ten_a|", now: t0, limit: 5) == ["acct|ten_a|x": "{}"], "value stored with it")
+        },
         Check(name: "idempotency keys: proceed, in progress, replay, mismatch, 24 h") { store in
             try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "h", now: t0) == .proceed, "first")
             try expect(try await store.beginIdempotent(tenantID: "ten_a", scope: "s", key: "k", requestHash: "h", now: t0) == .inProgress, "in progress")

@@ -68,12 +68,14 @@ public struct MessageRenderer: Sendable {
 
     /// The text for a channel: the SMS/WhatsApp body, or the voice script read digit by digit.
     /// A security notice: what happened (`notice.<kind>`), for which purpose, by which brand. No code.
-    public func renderNotice(_ kind: NoticeKind, purpose: Purpose, locale: String) -> String {
+    /// `worker` names the user a supervisor's alert is about; it goes in last, as text.
+    public func renderNotice(_ kind: NoticeKind, purpose: Purpose, locale: String, worker: String? = nil) -> String {
         let template = catalog.string("notice.\(kind.rawValue)", locale: locale) ?? "{brand}"
         let purposeText = catalog.string("purpose.\(purpose.rawValue)", locale: locale) ?? purpose.rawValue
         return template
             .replacingOccurrences(of: "{brand}", with: brand)
             .replacingOccurrences(of: "{purpose}", with: purposeText)
+            .replacingOccurrences(of: "{worker}", with: worker ?? "")
     }
 
     /// The text of an SMS with what phones read automatically: the Android SMS Retriever hash

@@ -17,6 +17,8 @@ public enum Identifier {
         case deviceToken = "dvt"
         case webhook = "whk"
         case webhookDelivery = "whd"
+        case phoneChange = "pcr"
+        case recovery = "rcv"
     }
 
     static let alphabet = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)

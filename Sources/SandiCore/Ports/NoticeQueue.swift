@@ -10,6 +10,10 @@ public enum NoticeKind: String, Sendable, Codable, CaseIterable {
     case blocked
     /// A start that risk stepped up.
     case stepUp = "step_up"
+    /// To a supervisor: a suspicious login of a user they supervise was stepped up or stopped.
+    case supervisorAlert = "supervisor_alert"
+    /// The account was recovered (a recovery code or an admin) and its trusted devices signed out.
+    case accountRecovered = "account_recovered"
 }
 
 /// A security notification to the user, on a channel other than the code's: no code in it, only

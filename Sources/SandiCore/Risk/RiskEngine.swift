@@ -15,6 +15,8 @@ public struct StartFacts: Sendable {
     public var now: Date
     /// The cap on a user's consecutive wrong codes across verifications, and its window.
     public var failedCheckCap: (max: Int, windowSeconds: Int)?
+    /// The tenant's user groups (the user's account, read with the risk state, names the group).
+    public var groups = GroupSettings(groups: [:])
 
     public init(tenantID: String, purpose: Purpose, number: PhoneNumber, userRef: String?, context: ClientContext, lineType: LineType? = nil, simSwapped: Bool? = nil, now: Date) {
         self.tenantID = tenantID
@@ -43,10 +45,13 @@ public struct RiskStateValue: Sendable, Equatable {
 public struct RiskStateWrite: Sendable {
     public var values: [String: RiskStateValue] = [:]
     public var events: [Event] = []
+    /// Grants handed out by this step (e.g. after a recovery code), stored in the same unit.
+    public var grants: [Grant] = []
 
-    public init(values: [String: RiskStateValue] = [:], events: [Event] = []) {
+    public init(values: [String: RiskStateValue] = [:], events: [Event] = [], grants: [Grant] = []) {
         self.values = values
         self.events = events
+        self.grants = grants
     }
 }
 
@@ -74,6 +79,17 @@ public struct StartDecision: Sendable, Equatable {
     public var stepUp: StepUp?
     /// Whether the destination or IP is on the tenant's safe list (no automatic rule applied).
     public var safeListed: Bool
+    /// The user's account, when the tenant registered one.
+    public var account: UserAccount?
+    /// The group whose policy applies to this start.
+    public var groupName: String?
+    public var groupPolicy: GroupPolicy?
+}
+
+extension StartDecision {
+    init(limited: LimitHit?, assessment: RiskAssessment, stepUp: StepUp?, safeListed: Bool) {
+        self.init(limited: limited, assessment: assessment, stepUp: stepUp, safeListed: safeListed, account: nil, groupName: nil, groupPolicy: nil)
+    }
 }
 
 /// An active (or recorded) block of a number prefix by the pumping guard.
@@ -165,7 +181,8 @@ public struct RiskEngine: Sendable {
             if let value = limitValue(rule, facts) { keys.append(limitKey(rule, facts, value: value)) }
         }
         if let user = facts.userRef {
-            keys += [Self.profileKey(tenantID: facts.tenantID, userRef: user), Self.failedChecksKey(tenantID: facts.tenantID, userRef: user)]
+            keys += [Self.profileKey(tenantID: facts.tenantID, userRef: user), Self.failedChecksKey(tenantID: facts.tenantID, userRef: user),
+                     UserAccount.key(tenantID: facts.tenantID, userRef: user)]
         }
         if let ip = facts.context.ip.flatMap(IPAddress.init) { keys.append(Self.ipKey(tenantID: facts.tenantID, ip: ip)) }
         let prefix = Self.prefix(of: facts.number, digits: settings.pumping.prefixDigits)
@@ -182,9 +199,18 @@ public struct RiskEngine: Sendable {
     public func assessStart(_ facts: StartFacts, _ settings: RiskSettings, state: [String: String]) -> (StartDecision, RiskStateWrite) {
         let nowMs = Timestamp.millis(facts.now)
         var write = RiskStateWrite()
+        let account = facts.userRef.flatMap { UserAccount.decode(state[UserAccount.key(tenantID: facts.tenantID, userRef: $0)]) }
+        let group = facts.groups.policy(for: account?.group)
+        func decided(_ d: StartDecision) -> StartDecision {
+            var d = d
+            d.account = account
+            d.groupName = group?.name
+            d.groupPolicy = group?.policy
+            return d
+        }
         let safe = settings.safeList.contains(number: facts.number.e164, ip: facts.context.ip)
         if safe {
-            return (StartDecision(limited: nil, assessment: RiskAssessment(reasons: ["safe_listed"]), stepUp: nil, safeListed: true), write)
+            return (decided(StartDecision(limited: nil, assessment: RiskAssessment(reasons: ["safe_listed"]), stepUp: nil, safeListed: true)), write)
         }
         func event(_ type: String, _ data: [String: JSONValue]) {
             var data = data
@@ -220,7 +246,7 @@ public struct RiskEngine: Sendable {
                                      "retry_after_s": .number(Double(hit.retryAfter)), "enforced": .bool(rule.mode == .enforce)])
         }
         if let refusing = hits.filter({ $0.rule.mode == .enforce }).map(\.hit).max(by: { $0.retryAfter < $1.retryAfter }) {
-            return (StartDecision(limited: refusing, assessment: RiskAssessment(), stepUp: nil, safeListed: false), write)
+            return (decided(StartDecision(limited: refusing, assessment: RiskAssessment(), stepUp: nil, safeListed: false)), write)
         }
         for (key, rule, counter) in counters {
             var counter = counter
@@ -260,6 +286,23 @@ public struct RiskEngine: Sendable {
             if recent.distinct(since: since) > policy.ipVelocityMax { signals.append(.ipVelocity) }
             write.values[key] = RiskStateValue(recent.encoded, expiresAt: facts.now.addingTimeInterval(Double(policy.ipVelocityWindowSeconds)))
         }
+        // What the tenant's account of the user says: a recent number change, the cooling-off
+        // period after it, a number other than the registered one, the group's own step-ups.
+        var forcedStepUp = false
+        if let account {
+            if account.changedNumber(withinDays: policy.numberChangeDays, at: facts.now), !signals.contains(.numberChangedRecently) {
+                signals.append(.numberChangedRecently)
+            }
+            if account.coolingOff(at: facts.now), Self.sensitivePurposes.contains(facts.purpose) {
+                signals.append(.coolingOff)
+                forcedStepUp = true
+            }
+            if let phone = account.phone, phone != facts.number.e164, facts.purpose != .phoneChange { signals.append(.unregisteredNumber) }
+        }
+        if let group, group.policy.stepUpPurposes.contains(facts.purpose) {
+            signals.append(.groupRule)
+            forcedStepUp = true
+        }
         if facts.simSwapped == true { signals.append(.simSwap) }
         switch facts.lineType {
         case .premiumRate?, .sharedCost?: signals.append(.premiumRateNumber)
@@ -294,8 +337,10 @@ public struct RiskEngine: Sendable {
 
         // Score → action.
         let score = signals.reduce(0) { $0 + policy.weight($1) }
-        let level = score >= policy.denyAt ? "high" : score >= policy.stepUpAt ? "medium" : "low"
-        var action: RiskAssessment.Action = score >= policy.denyAt ? .deny : score >= policy.stepUpAt ? .stepUp : .allow
+        let stepUpAt = group?.policy.stepUpAt ?? policy.stepUpAt
+        let denyAt = group?.policy.denyAt ?? policy.denyAt
+        let level = score >= denyAt ? "high" : score >= stepUpAt || forcedStepUp ? "medium" : "low"
+        var action: RiskAssessment.Action = score >= denyAt ? .deny : score >= stepUpAt || forcedStepUp ? .stepUp : .allow
         var assessment = RiskAssessment(level: level, score: score, action: action, reasons: signals.map(\.rawValue))
         if policy.mode == .record, !signals.contains(.prefixBlocked) {
             assessment.recordedAction = action == .allow ? nil : action
@@ -305,8 +350,11 @@ public struct RiskEngine: Sendable {
         let stepUp = action == .stepUp
             ? StepUp(avoidChannels: Self.avoidedChannels(assessment), maxSends: policy.stepUpMaxSends, cooldownFactor: policy.stepUpCooldownFactor)
             : nil
-        return (StartDecision(limited: nil, assessment: assessment, stepUp: stepUp, safeListed: false), write)
+        return (decided(StartDecision(limited: nil, assessment: assessment, stepUp: stepUp, safeListed: false)), write)
     }
+
+    /// Purposes that step up while a cooling-off period runs.
+    public static let sensitivePurposes: Set<Purpose> = [.passwordReset, .phoneChange, .sensitiveAction, .newDevice]
 
     /// Channels a stepped-up verification must not use: after a SIM swap, SMS (the new SIM may be
     /// the attacker's), for its first send and every resend.

@@ -78,6 +78,13 @@ public enum RiskSignal: String, Sendable, Codable, CaseIterable {
     case unallocatedNumber = "unallocated_number"
     case virtualNumber = "virtual_number"
     case prefixBlocked = "prefix_blocked"
+    /// The user's number changed (or the account was recovered) and the cooling-off period runs;
+    /// sensitive purposes step up whatever the score.
+    case coolingOff = "cooling_off"
+    /// The code goes to a number other than the one the tenant registered for the user.
+    case unregisteredNumber = "unregistered_number"
+    /// The user's group steps this purpose up.
+    case groupRule = "group_rule"
 }
 
 /// How risk is scored and what the score leads to.
@@ -126,7 +133,7 @@ public struct RiskPolicy: Sendable, Equatable, Codable {
     public static let defaultWeights: [RiskSignal: Int] = [
         .newDevice: 20, .newCountry: 25, .ipVelocity: 45, .unusualHour: 10, .newNumber: 15,
         .numberChangedRecently: 30, .simSwap: 50, .premiumRateNumber: 80, .unallocatedNumber: 80,
-        .virtualNumber: 20, .prefixBlocked: 100,
+        .virtualNumber: 20, .prefixBlocked: 100, .coolingOff: 40, .unregisteredNumber: 40, .groupRule: 0,
     ]
 
     public func weight(_ signal: RiskSignal) -> Int { weights[signal] ?? Self.defaultWeights[signal] ?? 0 }
@@ -269,20 +276,27 @@ public struct NotificationPolicy: Sendable, Equatable, Codable {
     public var afterBlocked: Bool
     /// After a start was stepped up.
     public var afterStepUp: Bool
+    /// After a login or new-device start of a registered user was stepped up or denied: the user
+    /// (in their language) and, when their group says so, their supervisor.
+    public var suspiciousLogin: Bool
 
-    public init(afterApproval: Bool = true, afterBlocked: Bool = false, afterStepUp: Bool = false) {
+    public init(afterApproval: Bool = true, afterBlocked: Bool = false, afterStepUp: Bool = false, suspiciousLogin: Bool = true) {
         self.afterApproval = afterApproval
         self.afterBlocked = afterBlocked
         self.afterStepUp = afterStepUp
+        self.suspiciousLogin = suspiciousLogin
     }
 
-    enum CodingKeys: String, CodingKey { case afterApproval = "after_approval", afterBlocked = "after_blocked", afterStepUp = "after_step_up" }
+    enum CodingKeys: String, CodingKey {
+        case afterApproval = "after_approval", afterBlocked = "after_blocked", afterStepUp = "after_step_up", suspiciousLogin = "suspicious_login"
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         afterApproval = try c.decodeIfPresent(Bool.self, forKey: .afterApproval) ?? true
         afterBlocked = try c.decodeIfPresent(Bool.self, forKey: .afterBlocked) ?? false
         afterStepUp = try c.decodeIfPresent(Bool.self, forKey: .afterStepUp) ?? false
+        suspiciousLogin = try c.decodeIfPresent(Bool.self, forKey: .suspiciousLogin) ?? true
     }
 }
 

@@ -149,10 +149,17 @@ public struct DeliveryProcessor: Sendable {
                 type: status == .failed ? "notice.failed" : "notice.sent", createdAt: now, data: data))
         }
         guard let provider = providers.provider(for: notice.channel) else { return try await finish(.failed, "no_provider") }
+        // A supervisor's alert names the user by the name the tenant gave, else the user_ref.
+        var worker: String?
+        if notice.kind == .supervisorAlert, let v = try await store.verification(id: notice.verificationID, tenantID: notice.tenantID, deliveries: false),
+           let userRef = v.userRef {
+            let key = UserAccount.key(tenantID: v.tenantID, userRef: userRef)
+            worker = UserAccount.decode(try await store.riskStates(prefix: key, now: now, limit: 1)[key])?.displayName ?? userRef
+        }
         let message = OutboundMessage(
             deliveryID: notice.id, verificationID: notice.verificationID, tenantID: notice.tenantID, channel: notice.channel,
             to: notice.to, country: notice.country, operator: notice.operator, code: "",
-            text: renderer.renderNotice(notice.kind, purpose: notice.purpose, locale: notice.locale),
+            text: renderer.renderNotice(notice.kind, purpose: notice.purpose, locale: notice.locale, worker: worker),
             locale: notice.locale, purpose: notice.purpose, ttlSeconds: 0)
         let sent = await Self.attempt(provider, message)
         switch sent {

@@ -70,13 +70,22 @@ public struct TrustedDevices: Sendable {
 
     /// Whether a login needs a code: always for a sensitive purpose, an unknown or expired device,
     /// a token that does not match, or a country the device was not trusted from.
-    public func assess(tenantID: String, userRef: String, deviceID: String, token: String?, purpose: Purpose, ipCountry: String?) async throws -> (required: Bool, reasons: [String], trustedUntil: Date?) {
+    /// A user whose group has `two_factor: always` needs a code at every login (`group_policy`).
+    public func assess(tenantID: String, userRef: String, deviceID: String, token: String?, purpose: Purpose, ipCountry: String?,
+                       groups: GroupSettings? = nil) async throws -> (required: Bool, reasons: [String], trustedUntil: Date?) {
         let now = clock.now
+        var always = false
+        if let groups {
+            let accountKey = UserAccount.key(tenantID: tenantID, userRef: userRef)
+            let account = UserAccount.decode(try await store.riskStates(prefix: accountKey, now: now, limit: 1)[accountKey])
+            always = groups.policy(for: account?.group)?.policy.twoFactor == .always
+        }
         let key = Self.key(tenantID: tenantID, userRef: userRef, deviceID: deviceID)
         let stored = try await store.riskStates(prefix: key, now: now, limit: 1)[key]
         let record = stored.flatMap { try? JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
         var reasons: [String] = []
         if ![.login].contains(purpose) { reasons.append("sensitive_purpose") }
+        if always { reasons.append("group_policy") }
         if let record, let token, Self.constantTimeEqual(SecretHash.hex(token), record.tokenHash) {
             if let ipCountry, !record.countries.contains(ipCountry.uppercased()) { reasons.append("new_country") }
         } else {

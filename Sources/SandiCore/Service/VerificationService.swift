@@ -71,9 +71,11 @@ public struct VerificationService: Sendable {
     public let lineTypes: LineTypeClassifier
     /// Each tenant's plan rules and last-worked preference.
     public let routing: RoutingSettingsCache
+    /// Each tenant's user groups and their policies.
+    public let groups: GroupSettingsCache
     let engine = RiskEngine()
 
-    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics(), riskSettings: RiskSettingsCache? = nil, simSwap: (any SimSwapSignal)? = nil, lineTypes: LineTypeClassifier = .bundled, routing: RoutingSettingsCache? = nil) {
+    public init(store: any SandiStore, hasher: CodeHasher, clock: any TimeSource, providers: ProviderRegistry, options: VerificationOptions = VerificationOptions(), parser: PhoneNumberParser = PhoneNumberParser(), catalog: MessageCatalog = .bundled, signal: any WorkSignal = NoWorkSignal(), metrics: any VerificationMetrics = NoMetrics(), riskSettings: RiskSettingsCache? = nil, simSwap: (any SimSwapSignal)? = nil, lineTypes: LineTypeClassifier = .bundled, routing: RoutingSettingsCache? = nil, groups: GroupSettingsCache? = nil) {
         self.store = store
         self.hasher = hasher
         self.clock = clock
@@ -87,6 +89,7 @@ public struct VerificationService: Sendable {
         self.simSwap = simSwap
         self.lineTypes = lineTypes
         self.routing = routing ?? RoutingSettingsCache(store: store, clock: clock)
+        self.groups = groups ?? GroupSettingsCache(store: store, clock: clock)
     }
 
     /// Starts a verification: validates, issues a code (stored as HMAC and sealed for delivery),
@@ -126,29 +129,44 @@ public struct VerificationService: Sendable {
 
         // Risk and abuse rules decide before anything is spent: limits (429), then the score.
         let (settings, _) = try await riskSettings.settings(tenantID: tenantID)
-        let decision = try await assessRisk(tenantID: tenantID, purpose: purpose, number: number, request: request, settings: settings)
+        let groupSettings = request.userRef == nil ? GroupSettings(groups: [:]) : try await groups.settings(tenantID: tenantID).settings
+        let decision = try await assessRisk(tenantID: tenantID, purpose: purpose, number: number, request: request, settings: settings, groups: groupSettings)
         if let hit = decision.limited {
             throw VerificationError.rateLimited(limit: hit.name, retryAfter: hit.retryAfter)
         }
         var risk = decision.assessment
         let now = clock.now
+        let account = decision.account
+        let group = decision.groupPolicy
+        if let forced, let channels = group?.channels, !channels.contains(forced) {
+            throw VerificationError.channelUnavailable(forced)
+        }
 
         // Channels this destination is known not to use (a provider said so) are skipped, unless
         // the caller forced one of them or nothing else is left; a step-up may rule channels out.
         let avoid = decision.stepUp?.avoidChannels ?? []
         let memory = try await store.channelMemory(tenantID: tenantID, to: number.e164, now: now)
         let unusable = memory.unusable.subtracting(forced.map { [$0] } ?? [])
-        let allowed = providers.availableChannels.subtracting(avoid)
-        // The tenant's first matching rule (purpose, country, operator) sets the plan; without one,
-        // the channel that last got a code to this number goes first.
+        var allowed = providers.availableChannels.subtracting(avoid)
+        if let channels = group?.channels { allowed.formIntersection(channels) }
+        // The tenant's first matching rule (purpose, country, operator, group, foreign number)
+        // sets the plan, else the user's group's plan. Then the user's own saved channel goes
+        // first; without one, the channel that last got a code to this number.
         let routingSettings = try await routing.settings(tenantID: tenantID).settings
         var base = options.plan
         var planReasons: [String] = []
-        if let (index, rule) = routingSettings.rule(purpose: purpose, country: number.country, operator: number.operator),
+        if let (index, rule) = routingSettings.rule(purpose: purpose, country: number.country, operator: number.operator, group: decision.groupName),
            let rulePlan = DeliveryPlan(parsing: rule.plan) {
             base = rulePlan
             planReasons.append("rule:" + (rule.name ?? String(index)))
-        } else if forced == nil, routingSettings.preferLastWorked, let worked = memory.lastWorked,
+        } else if let groupPlan = group?.plan.flatMap(DeliveryPlan.init(parsing:)) {
+            base = groupPlan
+            planReasons.append("group:" + (decision.groupName ?? ""))
+        }
+        if forced == nil, let preferred = account?.preferredChannel, allowed.subtracting(unusable).contains(preferred) {
+            if base.steps.first?.channel != preferred { base = base.preferring(preferred) }
+            planReasons.append("user_preference:" + preferred.rawValue)
+        } else if forced == nil, planReasons.isEmpty, routingSettings.preferLastWorked, let worked = memory.lastWorked,
                   now.timeIntervalSince(worked.at) < Double(routingSettings.lastWorkedDays) * 86_400,
                   allowed.subtracting(unusable).contains(worked.channel), base.steps.first?.channel != worked.channel {
             base = base.preferring(worked.channel)
@@ -169,6 +187,7 @@ public struct VerificationService: Sendable {
         let provider = denied ? nil : providers.choose(channel: first, country: number.country, operator: number.operator, key: deliveryID, now: now)
         guard denied || provider != nil else { throw VerificationError.channelUnavailable(first) }
         var policy = options.policies.policy(for: purpose)
+        if let group { policy = group.applied(to: policy) }
         if let stepUp = decision.stepUp, risk.action == .stepUp {
             policy.maxSends = min(policy.maxSends, stepUp.maxSends)
             policy.resendCooldowns = policy.resendCooldowns.map { $0 * stepUp.cooldownFactor }
@@ -185,7 +204,7 @@ public struct VerificationService: Sendable {
         let verification = Verification(
             id: id, tenantID: tenantID, to: number.e164, country: number.country, operator: number.operator,
             purpose: purpose, userRef: request.userRef,
-            locale: catalog.resolve(requested: request.locale, country: number.country),
+            locale: catalog.resolve(requested: request.locale ?? account?.locale, country: number.country),
             codeLength: policy.codeLength, digest: digest, sealed: denied ? nil : sealed, status: denied ? .blocked : .pending,
             channel: denied ? nil : first, plan: plan, planIndex: 0, createdAt: now,
             expiresAt: now.addingTimeInterval(Double(policy.ttlSeconds)),
@@ -202,6 +221,7 @@ public struct VerificationService: Sendable {
                 "skipped_channels": .array(skipped.map { .string($0.rawValue) }),
                 "plan_reasons": .array(planReasons.map(JSONValue.string)),
                 "risk_score": .number(Double(risk.score)), "risk_action": .string(risk.action.rawValue),
+                "group": decision.groupName.map(JSONValue.string) ?? .null,
             ]),
         ]
         let reasons = JSONValue.array(risk.reasons.map(JSONValue.string))
@@ -243,10 +263,17 @@ public struct VerificationService: Sendable {
             if !denied { signal.workQueued() }
             var created = verification
             created.maxAttempts = maxAttempts
-            if denied, settings.notifications.afterBlocked {
+            // A suspicious login of a registered user is told to the user, in their language, and
+            // to their supervisor when their group says so.
+            let suspicious = account != nil && [.login, .newDevice].contains(purpose) && (denied || risk.action == .stepUp)
+                && settings.notifications.suspiciousLogin
+            if denied, settings.notifications.afterBlocked || suspicious {
                 try await queueNotice(.blocked, for: created, used: nil)
-            } else if risk.action == .stepUp, settings.notifications.afterStepUp {
+            } else if risk.action == .stepUp, settings.notifications.afterStepUp || suspicious {
                 try await queueNotice(.stepUp, for: created, used: created.channel)
+            }
+            if suspicious, group?.alertSupervisor ?? true, let supervisorRef = account?.supervisorRef {
+                try await alertSupervisor(supervisorRef, about: created, groups: groupSettings)
             }
             return created
         }
@@ -266,6 +293,26 @@ public struct VerificationService: Sendable {
         signal.workQueued()
     }
 
+    /// Tells a user's supervisor (in the supervisor's language, on their registered number) that a
+    /// login of the user was stepped up or stopped. Nothing when the supervisor has no number or
+    /// their group may not approve for others.
+    private func alertSupervisor(_ supervisorRef: String, about v: Verification, groups: GroupSettings) async throws {
+        let key = UserAccount.key(tenantID: v.tenantID, userRef: supervisorRef)
+        guard let supervisor = UserAccount.decode(try await store.riskStates(prefix: key, now: clock.now, limit: 1)[key]),
+              let phone = supervisor.phone, let number = try? parser.parse(phone, country: nil),
+              groups.policy(for: supervisor.group)?.policy.canApprove ?? false,
+              let channel = [Channel.whatsapp, .sms, .voice].first(where: { providers.availableChannels.contains($0) })
+        else { return }
+        let now = clock.now
+        let notice = Notice(tenantID: v.tenantID, verificationID: v.id, kind: .supervisorAlert, channel: channel, to: number.e164,
+                            country: number.country, operator: number.operator,
+                            locale: catalog.resolve(requested: supervisor.locale, country: number.country), purpose: v.purpose, createdAt: now)
+        try await store.enqueueNotice(notice, event: Event(tenantID: v.tenantID, verificationID: v.id, type: "notice.queued", createdAt: now, data: [
+            "notice_id": .string(notice.id), "kind": .string(NoticeKind.supervisorAlert.rawValue), "channel": .string(channel.rawValue),
+            "to": .string(number.masked), "risk_action": .string(v.risk.action.rawValue)]))
+        signal.workQueued()
+    }
+
     /// Teaches the risk state what an approval proved: the user's device, number, countries and
     /// hour, and one more conversion for the number's prefix.
     private func recordApproval(_ verification: Verification, settings: RiskSettings, at now: Date) async throws {
@@ -280,7 +327,7 @@ public struct VerificationService: Sendable {
 
     /// Runs the risk engine on a start: SIM swap signal first (outside storage), then limits,
     /// signals and the pumping guard in one atomic step over the risk state.
-    private func assessRisk(tenantID: String, purpose: Purpose, number: PhoneNumber, request: StartRequest, settings: RiskSettings) async throws -> StartDecision {
+    private func assessRisk(tenantID: String, purpose: Purpose, number: PhoneNumber, request: StartRequest, settings: RiskSettings, groups: GroupSettings) async throws -> StartDecision {
         var simSwapped: Bool?
         if let simSwap, settings.risk.simSwapPurposes.contains(purpose),
            !settings.safeList.contains(number: number.e164, ip: request.context.ip) {
@@ -295,6 +342,7 @@ public struct VerificationService: Sendable {
                 nationalNumber: number.nationalNumber),
             simSwapped: simSwapped, now: clock.now)
         facts.failedCheckCap = (options.policies.maxFailedChecksPerDestination, options.policies.failedCheckWindowSeconds)
+        facts.groups = groups
         let engine = self.engine
         let known = facts
         let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(known, settings), now: known.now) { state in
@@ -381,7 +429,13 @@ public struct VerificationService: Sendable {
             metrics.checked(purpose: verification.purpose, outcome: "approved")
             let settings = try await riskSettings.settings(tenantID: verification.tenantID).settings
             try await recordApproval(verification, settings: settings, at: now)
-            let kind: NoticeKind? = verification.purpose == .passwordReset ? .passwordReset : verification.purpose == .phoneChange ? .phoneChange : nil
+            var kind: NoticeKind? = verification.purpose == .passwordReset ? .passwordReset : verification.purpose == .phoneChange ? .phoneChange : nil
+            // A registered user's number changes through the phone change flow, which tells the
+            // old number when the change completes; one code approved changes nothing yet.
+            if kind == .phoneChange, let user = verification.userRef {
+                let key = UserAccount.key(tenantID: verification.tenantID, userRef: user)
+                if try await store.riskStates(prefix: key, now: now, limit: 1)[key] != nil { kind = nil }
+            }
             if let kind, settings.notifications.afterApproval {
                 try await queueNotice(kind, for: verification, used: verification.channel)
             }
