@@ -84,6 +84,9 @@ public struct DashboardController: Sendable {
         group.post("settings", use: saveSettings)
         group.get("report", use: guarded(report))
         group.get("support", use: guarded(support))
+        group.get("users", use: guarded(users))
+        group.post("phone-changes/:id/decide", use: decidePhoneChange)
+        group.post("users/recover", use: recoverUser)
     }
 
     // MARK: sessions
@@ -163,7 +166,7 @@ public struct DashboardController: Sendable {
     static let navigation: [(String, String)] = [
         ("/dashboard", "Overview"), ("/dashboard/breakdown", "Breakdown"), ("/dashboard/providers", "Providers"),
         ("/dashboard/verifications", "Verifications"), ("/dashboard/audit", "Audit"), ("/dashboard/webhooks", "Webhooks"),
-        ("/dashboard/support", "Support"), ("/dashboard/settings", "Settings"), ("/dashboard/report", "Report"),
+        ("/dashboard/support", "Support"), ("/dashboard/users", "Users"), ("/dashboard/settings", "Settings"), ("/dashboard/report", "Report"),
     ]
 
     func page(_ template: String, title: String, values: [String: Any], viewer: Viewer?, status: HTTPResponse.Status = .ok, path: String = "") throws -> Response {
@@ -491,7 +494,9 @@ public struct DashboardController: Sendable {
             let routing = try await deps.service.routing.settings(tenantID: tenant.id)
             let messages = try await deps.messageSettings.settings(tenantID: tenant.id)
             let risk = try await deps.service.riskSettings.settings(tenantID: tenant.id)
+            let groups = try await deps.service.groups.settings(tenantID: tenant.id)
             let documents: [[String: Any]] = [
+                ["kind": "groups", "source": groups.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(groups.settings), as: UTF8.self)],
                 ["kind": "routing", "source": routing.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(routing.settings), as: UTF8.self)],
                 ["kind": "risk", "source": risk.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(risk.settings), as: UTF8.self)],
                 ["kind": "messages", "source": messages.own ? "tenant" : "defaults", "json": String(decoding: try encoder.encode(messages.settings), as: UTF8.self)],
@@ -520,6 +525,10 @@ public struct DashboardController: Sendable {
                 guard let document = try? JSONDecoder().decode(RiskSettings.self, from: data) else { return Self.redirect("/dashboard/settings?notice=Not%20a%20risk%20settings%20document") }
                 problems = document.problems
                 if problems.isEmpty { try await deps.service.riskSettings.save(tenantID: tenantID, document, actor: actor) }
+            case "groups":
+                guard let document = try? JSONDecoder().decode(GroupSettings.self, from: data) else { return Self.redirect("/dashboard/settings?notice=Not%20a%20groups%20document") }
+                problems = document.problems
+                if problems.isEmpty { try await deps.service.groups.save(tenantID: tenantID, document, actor: actor) }
             case "messages":
                 guard let document = try? JSONDecoder().decode(MessageSettings.self, from: data) else { return Self.redirect("/dashboard/settings?notice=Not%20a%20message%20settings%20document") }
                 problems = document.problems
@@ -546,6 +555,105 @@ public struct DashboardController: Sendable {
                  "to": t.to ?? "", "message": t.message, "language": t.language, "at": Timestamp.format(t.createdAt), "source": t.source] as [String: Any]
             },
         ], viewer: viewer, path: "/dashboard/support")
+    }
+
+    var accounts: AccountService {
+        AccountService(verifications: deps.service, devices: TrustedDevices(store: deps.store, clock: deps.clock))
+    }
+
+    /// Users: number changes waiting for an approval (approve or reject, audited with the
+    /// admin's name), a user's account by user_ref, and admin-assisted recovery.
+    func users(_ request: Request, context: SandiRequestContext, viewer: Viewer) async throws -> Response {
+        let tenants = try await tenants(viewer)
+        var waiting: [[String: Any]] = []
+        for tenant in tenants {
+            for change in try await accounts.pendingApprovals(tenantID: tenant.id) {
+                waiting.append([
+                    "id": change.id, "tenant": tenant.name, "tenantID": tenant.id, "user": change.userRef,
+                    "from": PhoneNumber.mask(change.oldNumber), "to": PhoneNumber.mask(change.newNumber),
+                    "at": Timestamp.format(change.createdAt), "expires": Timestamp.format(change.expiresAt),
+                    "csrf": viewer.session.csrf, "canDecide": viewer.account.role.canActForUsers,
+                ])
+            }
+        }
+        var found: [String: Any] = [:]
+        let q = (request.uri.queryParameters.get("user") ?? "").trimmingCharacters(in: .whitespaces)
+        if !q.isEmpty {
+            for tenant in tenants {
+                guard let account = try await accounts.account(tenantID: tenant.id, userRef: q) else { continue }
+                found = [
+                    "user": account.userRef, "tenant": tenant.name, "phone": account.phone.map(PhoneNumber.mask) ?? "none",
+                    "group": account.group ?? "(default)", "locale": account.locale ?? "(by number)", "channel": account.preferredChannel?.rawValue ?? "(by plan)",
+                    "supervisor": account.supervisorRef ?? "", "cooling": account.coolingOff(at: deps.clock.now) ? Timestamp.format(account.coolingOffUntil ?? deps.clock.now) : "no",
+                    "codes": account.recovery.map { String($0.unused.count) } ?? "none",
+                    "history": account.numberHistory.reversed().map { ["at": Timestamp.format($0.at), "method": $0.method, "from": $0.from ?? "", "to": $0.to, "by": $0.approvedBy ?? ""] },
+                ]
+                break
+            }
+        }
+        return try page("users", title: "Users", values: [
+            "waiting": waiting, "query": q, "found": found.isEmpty ? false : found, "searched": !q.isEmpty,
+            "tenants": tenants.map { ["id": $0.id, "name": $0.name] }, "csrf": viewer.session.csrf,
+            "canRecover": viewer.account.role.canEditSettings,
+            "notice": request.uri.queryParameters.get("notice").map { String($0) } ?? "",
+        ], viewer: viewer, path: "/dashboard/users")
+    }
+
+    func decidePhoneChange(_ request: Request, context: SandiRequestContext) async throws -> Response {
+        do {
+            let (viewer, fields) = try await post(request, context: context)
+            guard viewer.account.role.canActForUsers else { return try forbidden(viewer, "approve number changes") }
+            let tenantID = fields["tenant"] ?? ""
+            guard try await tenants(viewer).contains(where: { $0.id == tenantID }) else { return Self.redirect("/dashboard/users?notice=Unknown%20tenant") }
+            let approve = fields["decision"] == "approve"
+            let notice: String
+            do {
+                let change = try await accounts.decide(tenantID: tenantID, id: context.parameters.get("id") ?? "", approve: approve,
+                                                       approver: "dashboard:" + viewer.account.name, approverChecked: true, note: fields["note"])
+                notice = approve ? "Approved (\(change.status == .completed ? "completed" : "waits for the new number's code"))" : "Rejected"
+            } catch let error as AccountError {
+                switch error {
+                case .notFound(let detail), .conflict(_, let detail), .forbidden(_, let detail): notice = "Not done: " + detail
+                }
+            }
+            return Self.redirect("/dashboard/users?notice=" + (notice.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        } catch let refusal as Refusal {
+            return refusal.response
+        }
+    }
+
+    func recoverUser(_ request: Request, context: SandiRequestContext) async throws -> Response {
+        do {
+            let (viewer, fields) = try await post(request, context: context)
+            guard viewer.account.role.canEditSettings else { return try forbidden(viewer, "recover accounts") }
+            let tenantID = fields["tenant"] ?? ""
+            guard try await tenants(viewer).contains(where: { $0.id == tenantID }) else { return Self.redirect("/dashboard/users?notice=Unknown%20tenant") }
+            let user = (fields["user"] ?? "").trimmingCharacters(in: .whitespaces)
+            let reason = (fields["reason"] ?? "").trimmingCharacters(in: .whitespaces)
+            let newTo = (fields["new_to"] ?? "").trimmingCharacters(in: .whitespaces)
+            var notice: String
+            if user.isEmpty || reason.isEmpty || user.utf8.count > 128 || reason.utf8.count > 500 {
+                notice = "Not done: a user_ref and a reason (up to 500 characters) are required"
+            } else {
+                do {
+                    let number = newTo.isEmpty ? nil : try deps.service.parser.parse(newTo, country: nil)
+                    let done = try await accounts.adminRecover(tenantID: tenantID, userRef: user, actor: "dashboard:" + viewer.account.name,
+                                                               reason: reason, newPhone: number)
+                    // The grant is shown on this page only, never put in a URL.
+                    return try page("message", title: "Recovered", values: ["title": "Account recovered", "text":
+                        "\(user): \(done.devicesRevoked) trusted device(s) signed out, cooling-off until \(Timestamp.format(done.account.coolingOffUntil ?? deps.clock.now)), the user's number was told. One-time grant for the app (valid 10 minutes, shown once): \(done.grantToken)"],
+                        viewer: viewer, path: "/dashboard/users")
+                } catch let error as AccountError {
+                    if case .notFound(let detail) = error { notice = "Not done: " + detail } else { notice = "Not done" }
+                } catch let error as PhoneNumberError {
+                    notice = "Not done: " + error.explanation
+                }
+            }
+            return Self.redirect("/dashboard/users?user=" + (user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")
+                                 + "&notice=" + (notice.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""))
+        } catch let refusal as Refusal {
+            return refusal.response
+        }
     }
 
     func report(_ request: Request, context: SandiRequestContext, viewer: Viewer) async throws -> Response {

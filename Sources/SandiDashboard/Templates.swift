@@ -122,6 +122,26 @@ enum Templates {
         {{#tickets}}<tr><td>{{id}}</td><td>{{at}}</td><td>{{tenant}}</td><td>{{to}}</td><td>{{language}}</td><td>{{source}}</td><td>{{message}}</td><td><a href="/dashboard/verifications/{{verification}}?tenant={{tenantID}}">timeline</a></td></tr>{{/tickets}}
         {{^tickets}}<tr><td colspan="8">no open tickets</td></tr>{{/tickets}}</table>
         """,
+        "users": """
+        <h1>Users</h1>
+        {{#notice}}<p class="notice">{{notice}}</p>{{/notice}}
+        <h2>Number changes waiting for an approval</h2>
+        <p>The user lost their old number. Approve only after checking who they are (in person, or by a call to their supervisor); the change completes once the code sent to the new number is approved.</p>
+        <table><tr><th>Change</th><th>Tenant</th><th>User</th><th>From</th><th>To</th><th>Requested</th><th>Expires</th><th></th></tr>
+        {{#waiting}}<tr><td>{{id}}</td><td>{{tenant}}</td><td>{{user}}</td><td>{{from}}</td><td>{{to}}</td><td>{{at}}</td><td>{{expires}}</td><td>{{#canDecide}}<form method="post" action="/dashboard/phone-changes/{{id}}/decide" class="inline"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="tenant" value="{{tenantID}}"><input name="note" placeholder="note (how you checked)"><button name="decision" value="approve">Approve</button><button name="decision" value="reject">Reject</button></form>{{/canDecide}}</td></tr>{{/waiting}}
+        {{^waiting}}<tr><td colspan="8">nothing waits</td></tr>{{/waiting}}</table>
+        <h2>Find a user</h2>
+        <form method="get" action="/dashboard/users" class="search"><input name="user" value="{{query}}" placeholder="user_ref"><button>Find</button></form>
+        {{#found}}<div class="facts"><span>User</span><span>{{user}} ({{tenant}})</span><span>Number</span><span>{{phone}}</span><span>Group</span><span>{{group}}</span><span>Language</span><span>{{locale}}</span><span>Channel</span><span>{{channel}}</span><span>Supervisor</span><span>{{supervisor}}</span><span>Cooling-off until</span><span>{{cooling}}</span><span>Recovery codes left</span><span>{{codes}}</span></div>
+        <table><tr><th>Changed</th><th>How</th><th>From</th><th>To</th><th>Approved by</th></tr>{{#history}}<tr><td>{{at}}</td><td>{{method}}</td><td>{{from}}</td><td>{{to}}</td><td>{{by}}</td></tr>{{/history}}{{^history}}<tr><td colspan="5">no number changes</td></tr>{{/history}}</table>{{/found}}
+        {{^found}}{{#searched}}<p>No such user.</p>{{/searched}}{{/found}}
+        {{#canRecover}}<h2>Recover an account</h2>
+        <p>For a user who lost their phone: signs every trusted device out, starts the cooling-off period, tells the user's number(s), and gives a one-time grant for the app. Recorded in the audit trail with your name and the reason.</p>
+        <form method="post" action="/dashboard/users/recover" class="settings"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label>Tenant<select name="tenant">{{#tenants}}<option value="{{id}}">{{name}}</option>{{/tenants}}</select></label>
+        <label>user_ref<input name="user" required value="{{query}}"></label><label>New number (E.164, optional)<input name="new_to" placeholder="+60123456789"></label>
+        <label>Reason (how you checked who they are)<input name="reason" required></label><button>Recover</button></form>{{/canRecover}}
+        """,
         "message": """
         <h1>{{title}}</h1><p>{{text}}</p>
         """,

@@ -5,10 +5,13 @@ public import SandiCore
 /// `/v1/devices/trust`, `/v1/devices/check`, `/v1/devices/revoke`: trusted devices for login 2FA.
 public struct DeviceController: Sendable {
     public let devices: TrustedDevices
+    /// Groups whose `two_factor: always` asks for a code at every login.
+    public let groups: GroupSettingsCache?
     public let idempotency: IdempotencyGuard
 
-    public init(devices: TrustedDevices, idempotency: IdempotencyGuard) {
+    public init(devices: TrustedDevices, groups: GroupSettingsCache? = nil, idempotency: IdempotencyGuard) {
         self.devices = devices
+        self.groups = groups
         self.idempotency = idempotency
     }
 
@@ -51,7 +54,8 @@ public struct DeviceController: Sendable {
         try body.validate()
         guard let parsed = Purpose(rawValue: purpose ?? "") else { throw VerificationError.unsupportedPurpose(purpose ?? "") }
         let answer = try await devices.assess(tenantID: context.tenant.id, userRef: userRef ?? "", deviceID: deviceID ?? "",
-                                              token: token, purpose: parsed, ipCountry: ipCountry)
+                                              token: token, purpose: parsed, ipCountry: ipCountry,
+                                              groups: try await groups?.settings(tenantID: context.tenant.id).settings)
         return try JSONResponse.make(.ok, [
             "code_required": JSONValue.bool(answer.required), "reasons": .array(answer.reasons.map(JSONValue.string)),
             "trusted_until": answer.trustedUntil.map { .string(Timestamp.format($0)) } ?? .null,

@@ -112,6 +112,12 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let problem as APIProblem: return problem
         case let error as VerificationError: return APIProblem(error)
+        case let error as AccountError:
+            switch error {
+            case .notFound(let detail): return .notFound(detail)
+            case .conflict(let code, let detail): return APIProblem(status: .conflict, code: code, title: "Conflict", detail: detail)
+            case .forbidden(let code, let detail): return APIProblem(status: .forbidden, code: code, title: "Forbidden", detail: detail)
+            }
         case is NIOTooManyBytesError:
             return APIProblem(status: .contentTooLarge, code: "payload_too_large", title: "Payload too large",
                               detail: "request bodies are limited to \(HTTPLimits.maxBody) bytes")

@@ -17,6 +17,8 @@ public struct HTTPDependencies: Sendable {
     public var publicURL: String?
     /// Tenants' message settings (`/v1/settings/messages`).
     public var messageSettings: MessageSettingsCache?
+    /// Users, number changes and recovery (made from `service` when nil).
+    public var accounts: AccountService?
     /// Routes of other adapters (the dashboard), registered on the same router.
     public var extraRoutes: [@Sendable (Router<SandiRequestContext>) -> Void] = []
 
@@ -51,7 +53,10 @@ public enum SandiRouter {
             .group(context: TenantContext.self)
         let idempotency = IdempotencyGuard(store: deps.store, clock: deps.service.clock)
         VerificationController(service: deps.service, idempotency: idempotency).register(on: v1)
-        DeviceController(devices: TrustedDevices(store: deps.store, clock: deps.service.clock), idempotency: idempotency).register(on: v1)
+        let devices = TrustedDevices(store: deps.store, clock: deps.service.clock)
+        DeviceController(devices: devices, groups: deps.service.groups, idempotency: idempotency).register(on: v1)
+        AccountController(accounts: deps.accounts ?? AccountService(verifications: deps.service, devices: devices), idempotency: idempotency).register(on: v1)
+        SettingsRoutes(path: "settings/groups", cache: deps.service.groups) { $0.problems }.register(on: v1)
         AssistController(assistant: AssistantService(service: deps.service), idempotency: idempotency).register(on: v1)
         ProviderController(providers: deps.service.providers, clock: deps.service.clock).register(on: v1)
         SettingsRoutes(path: "settings/routing", cache: deps.service.routing) { $0.problems }.register(on: v1)

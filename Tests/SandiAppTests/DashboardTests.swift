@@ -110,8 +110,9 @@ struct DashboardTests {
             let tenant = try #require(try await harness.system.store.tenants().first { $0.name.hasPrefix("acme-") })
             let pages = ["/dashboard", "/dashboard?window=week", "/dashboard/breakdown", "/dashboard/providers", "/dashboard/verifications",
                          "/dashboard/verifications?q=%2B6281234567890", "/dashboard/verifications/\(id)", "/dashboard/audit", "/dashboard/audit/export",
-                         "/dashboard/webhooks", "/dashboard/support", "/dashboard/settings", "/dashboard/report"]
-            let posts = ["/dashboard/verifications/\(id)/resend", "/dashboard/webhooks/whd_x/replay", "/dashboard/settings", "/dashboard/logout"]
+                         "/dashboard/webhooks", "/dashboard/support", "/dashboard/settings", "/dashboard/report", "/dashboard/users", "/dashboard/users?user=u-1"]
+            let posts = ["/dashboard/verifications/\(id)/resend", "/dashboard/webhooks/whd_x/replay", "/dashboard/settings", "/dashboard/phone-changes/pcr_x/decide",
+                         "/dashboard/users/recover", "/dashboard/logout"]
             let anonymous = DashboardBrowser(client: client)
             for page in pages {
                 let answer = try await anonymous.get(page)
@@ -235,6 +236,62 @@ struct DashboardTests {
             // A disabled account's session ends at its next request.
             try await harness.system.admins.setDisabled("tom", true, actor: "test")
             #expect(try await tom.get("/dashboard").status == 303)
+        }
+    }
+
+    @Test("users page: support approves a number change (audited with its name), an analyst may not; an admin recovers an account and sees the grant once; groups are edited on the settings page")
+    func usersPage() async throws {
+        let harness = try await APIHarness.make(overrides: Self.overrides)
+        try await harness.run { client in
+            let acme = try #require(try await harness.system.store.tenants().first { $0.name.hasPrefix("acme-") })
+            _ = try await client.put("/v1/users/w-1", #"{"phone":"+8801712345678","group":"worker","locale":"bn"}"#)
+            let change = try await client.post("/v1/phone-changes", #"{"user_ref":"w-1","new_to":"+60123456789","old_number_available":false}"#)
+            let changeID = try #require(change["id"]?.stringValue)
+            let (ap, asec) = try await account(harness, "ana", .analyst)
+            let (tp, tsec) = try await account(harness, "tom", .support, tenant: acme.id)
+            let (dp, dsec) = try await account(harness, "dan", .admin)
+
+            var analyst = DashboardBrowser(client: client)
+            _ = try await analyst.signIn("ana", ap, code: TOTP.code(secret: asec, at: harness.clock.now))
+            let seen = try await analyst.get("/dashboard/users")
+            #expect(seen.status == 200 && seen.text.contains(changeID) && seen.text.contains("+88*") && !seen.text.contains("8801712345678"), "masked numbers only")
+            #expect(!seen.text.contains("Approve</button>") && !seen.text.contains("Recover an account"), "an analyst sees no actions")
+            let aToken = try await analyst.csrf()
+            #expect(try await analyst.post("/dashboard/phone-changes/\(changeID)/decide", [("csrf", aToken), ("tenant", acme.id), ("decision", "approve")]).status == 403)
+
+            var tom = DashboardBrowser(client: client)
+            _ = try await tom.signIn("tom", tp, code: TOTP.code(secret: tsec, at: harness.clock.now))
+            let tToken = try await tom.csrf()
+            #expect(try await tom.post("/dashboard/phone-changes/\(changeID)/decide", [("tenant", acme.id), ("decision", "approve")]).status == 403, "no CSRF token")
+            let approved = try await tom.post("/dashboard/phone-changes/\(changeID)/decide",
+                                              [("csrf", tToken), ("tenant", acme.id), ("decision", "approve"), ("note", "checked work permit")])
+            #expect(approved.status == 303 && approved.headers["location"]?.contains("Approved") == true, "\(approved.headers["location"] ?? "")")
+            let read = try await client.get("/v1/phone-changes/\(changeID)")
+            #expect(read["approved_by"] == "dashboard:tom" && read["note"] == "checked work permit" && read["requires"] == .array(["new_number_code"]))
+            #expect(!(try await tom.get("/dashboard/users")).text.contains(changeID), "no longer waiting")
+            #expect(try await tom.post("/dashboard/users/recover", [("csrf", tToken), ("tenant", acme.id), ("user", "w-1"), ("reason", "x")]).status == 403,
+                    "recovery is for admins")
+
+            var dan = DashboardBrowser(client: client)
+            _ = try await dan.signIn("dan", dp, code: TOTP.code(secret: dsec, at: harness.clock.now))
+            let dToken = try await dan.csrf()
+            let missing = try await dan.post("/dashboard/users/recover", [("csrf", dToken), ("tenant", acme.id), ("user", "w-1"), ("reason", "")])
+            #expect(missing.status == 303 && missing.headers["location"]?.contains("reason") == true)
+            let recovered = try await dan.post("/dashboard/users/recover",
+                                               [("csrf", dToken), ("tenant", acme.id), ("user", "w-1"), ("reason", "phone stolen; passport checked"), ("new_to", "+60123456788")])
+            #expect(recovered.status == 200 && recovered.text.contains("grt_"), "the grant is shown on the page")
+            #expect(recovered.headers["location"] == nil)
+            let user = try await client.get("/v1/users/w-1")
+            #expect(user["phone"] == "+60123456788" && user["number_history"]?.arrayValue?.first?.objectValue?["approved_by"] == "dashboard:dan")
+            let found = try await dan.get("/dashboard/users?user=w-1")
+            #expect(found.text.contains("admin_recovery") && found.text.contains("dashboard:dan") && !found.text.contains("60123456788"))
+            // Groups on the settings page.
+            let groups = #"{"groups":{"plantation":{"channels":["sms","voice"]}},"default_group":"plantation"}"#
+            let saved = try await dan.post("/dashboard/settings", [("csrf", dToken), ("tenant", acme.id), ("kind", "groups"), ("document", groups)])
+            #expect(saved.headers["location"]?.contains("Saved") == true)
+            #expect(try await client.get("/v1/settings/groups")["settings"]?.objectValue?["default_group"] == "plantation")
+            let bad = try await dan.post("/dashboard/settings", [("csrf", dToken), ("tenant", acme.id), ("kind", "groups"), ("document", #"{"default_group":"nope"}"#)])
+            #expect(bad.headers["location"]?.contains("Not%20saved") == true)
         }
     }
 }

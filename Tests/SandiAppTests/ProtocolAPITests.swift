@@ -286,11 +286,16 @@ struct ProtocolAPITests {
                 "GET /v1/providers", "GET /v1/settings/routing", "PUT /v1/settings/routing", "DELETE /v1/settings/routing",
                 "GET /v1/settings/messages", "PUT /v1/settings/messages", "DELETE /v1/settings/messages", "POST /v1/assist",
                 "GET /v1/callbacks/{provider}", "POST /v1/callbacks/{provider}", "GET /v1/callbacks/{provider}/{action}", "POST /v1/callbacks/{provider}/{action}",
+                "PUT /v1/users/{user_ref}", "GET /v1/users/{user_ref}", "DELETE /v1/users/{user_ref}", "POST /v1/users/{user_ref}/recovery-codes",
+                "POST /v1/users/{user_ref}/recovery-codes/redeem", "POST /v1/users/{user_ref}/recover", "POST /v1/phone-changes", "GET /v1/phone-changes",
+                "GET /v1/phone-changes/{id}", "POST /v1/phone-changes/{id}/complete", "POST /v1/phone-changes/{id}/approve", "POST /v1/phone-changes/{id}/reject",
+                "GET /v1/settings/groups", "PUT /v1/settings/groups", "DELETE /v1/settings/groups",
             ]
             #expect(Set(operations.map { "\($0.0) \($0.1)" }) == expected, "documented: \(operations)")
             for (method, path) in operations {
                 let concrete = path.replacingOccurrences(of: "{id}", with: "ver_0000").replacingOccurrences(of: "{prefix}", with: "4479001")
                     .replacingOccurrences(of: "{provider}", with: "http").replacingOccurrences(of: "{action}", with: "none")
+                    .replacingOccurrences(of: "{user_ref}", with: "u-1")
                 let verb: HTTPRequest.Method = ["GET": .get, "PUT": .put, "DELETE": .delete][method] ?? .post
                 let answer = try await api.request(verb, concrete, body: method == "POST" || method == "PUT" ? "{}" : nil)
                 #expect(!(answer.status == 404 && answer.text.contains("no such route")), "\(method) \(path) is documented but not served")
