@@ -55,6 +55,7 @@ PLACEHOLDERS = {
     "help": set(),
     "refused": set(),
     "slow_down": set(),
+    "text_only": set(),
 }
 CHANNELS = {"sms", "whatsapp", "voice"}
 TOP_KEYS = {"language", "spaced", "intents", "replies", "channels"}

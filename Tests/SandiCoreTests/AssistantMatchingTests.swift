@@ -22,7 +22,7 @@ struct AssistantMatchingTests {
             "resent": ["channel"], "resend_wait": ["seconds"], "channel_unavailable": ["channel"], "ticket_opened": ["ticket"],
         ]
         let replyKeys = ["where_queued", "where_sent", "where_delivered", "where_failed", "next_step", "next_none", "resent", "resend_wait",
-                         "resend_limit", "channel_unavailable", "not_me_done", "ticket_opened", "finished", "no_verification", "help", "refused", "slow_down"]
+                         "resend_limit", "channel_unavailable", "not_me_done", "ticket_opened", "finished", "no_verification", "help", "refused", "slow_down", "text_only"]
         for (code, language) in catalog.languages {
             for intent in AssistantIntent.allCases {
                 #expect(!(language.intents[intent.rawValue] ?? []).isEmpty, "\(code) has keywords for \(intent.rawValue)")

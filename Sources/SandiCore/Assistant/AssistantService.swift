@@ -128,6 +128,20 @@ public struct AssistantService: Sendable {
         }
     }
 
+    /// A message the assistant cannot read (a picture, a voice note, a location): says that only
+    /// text is understood, in the language of the request's locale, else the live verification's,
+    /// else English. Counts against the same limit as text; changes nothing else.
+    public func textOnly(_ request: AssistantRequest) async throws -> AssistantAnswer {
+        let now = clock.now
+        let verification = try await find(request)
+        let language = request.locale.flatMap(Self.language) ?? verification.flatMap { Self.language($0.locale) } ?? "en"
+        let within = try await withinLimit(request, verification: verification, now: now)
+        return AssistantAnswer(
+            intent: nil, language: language, reply: catalog.reply(within ? "text_only" : "slow_down", language: language),
+            action: within ? .none : .rateLimited, verificationID: verification?.id,
+            verificationStatus: verification?.effectiveStatus(at: now), ticketID: nil)
+    }
+
     /// The verification a message is about: by id, else the newest live one of the number.
     func find(_ request: AssistantRequest) async throws -> Verification? {
         if let id = request.verificationID {
@@ -210,7 +224,9 @@ public struct AssistantService: Sendable {
 
     /// 10 messages per destination (or verification) per 10 minutes.
     func withinLimit(_ request: AssistantRequest, verification: Verification?, now: Date) async throws -> Bool {
-        let subject = verification.map { service.hasher.numberHash($0.to) } ?? request.to ?? request.verificationID ?? "-"
+        // Per sender: the number's keyed hash (never the number), however the number was written.
+        let number = request.to.flatMap { try? service.parser.parse($0).e164 }
+        let subject = (verification?.to ?? number).map(service.hasher.numberHash) ?? request.verificationID ?? "-"
         let key = "assist.rate|" + request.tenantID + "|" + subject
         let (limit, window) = (messagesPerWindow, windowSeconds)
         return try await store.updateRiskState(keys: [key], now: now) { state in
