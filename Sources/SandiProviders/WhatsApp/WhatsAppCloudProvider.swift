@@ -85,6 +85,19 @@ public struct WhatsAppCloudProvider: ChannelProvider {
             self.timeoutMs = timeoutMs
             self.name = name
         }
+
+        /// The account that sends from `phoneNumberID`: the default one, or a tenant's own.
+        public func account(phoneNumberID: String) -> Account? {
+            if phoneNumberID == account.phoneNumberID { return account }
+            return tenantAccounts.sorted { $0.key < $1.key }.first { $0.value.phoneNumberID == phoneNumberID }?.value.applied(to: account)
+        }
+
+        /// The tenants (ids or names, as the accounts file keys them) whose own account has the
+        /// number `phoneNumberID`; never the default account's number.
+        public func owners(of phoneNumberID: String) -> [String] {
+            guard phoneNumberID != account.phoneNumberID else { return [] }
+            return tenantAccounts.filter { $0.value.phoneNumberID == phoneNumberID }.map(\.key).sorted()
+        }
     }
 
     public let options: Options
@@ -119,13 +132,7 @@ public struct WhatsAppCloudProvider: ChannelProvider {
         let body = Self.templateBody(to: message.to, code: message.code, template: account.template,
                                      language: WhatsAppLanguages.code(for: message.locale, in: account.languages),
                                      callbackData: message.deliveryID)
-        var request = HTTPClientRequest(url: "\(options.apiBase)/\(options.apiVersion)/\(account.phoneNumberID)/messages")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json")
-        request.headers.add(name: "Authorization", value: "Bearer " + account.token)
-        request.body = .bytes(ByteBuffer(data: body))
-        let reply = try await ProviderCall.send(request, client: client, timeoutMs: options.timeoutMs, provider: "whatsapp")
+        let reply = try await ProviderCall.send(messagesRequest(account: account, body: body), client: client, timeoutMs: options.timeoutMs, provider: "whatsapp")
         let (status, json) = (reply.status, reply.json)
         if (200..<300).contains(status) {
             if let id = json["messages"]?.arrayValue?.first?.objectValue?["id"]?.stringValue, !id.isEmpty {
@@ -144,6 +151,52 @@ public struct WhatsAppCloudProvider: ChannelProvider {
             ])
         }
         throw outcome
+    }
+
+    /// `POST {api_base}/{version}/{phone_number_id}/messages` of `account` with `body`.
+    func messagesRequest(account: Account, body: Data) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: "\(options.apiBase)/\(options.apiVersion)/\(account.phoneNumberID)/messages")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Authorization", value: "Bearer " + account.token)
+        request.body = .bytes(ByteBuffer(data: body))
+        return request
+    }
+
+    /// Sends `text` as a free-form text message to the WhatsApp user `waID` (digits, as Meta
+    /// names the sender) from `account`: allowed only within 24 hours of the user's last message
+    /// to that number (a reply). Waits at most `timeoutMs`; returns the message id, when Meta gave
+    /// one. A refusal throws as ``outcome(code:)`` classifies it (131047: the 24 hours are over).
+    @discardableResult
+    public func sendText(_ text: String, to waID: String, account: Account, timeoutMs: Int) async throws(ProviderError) -> String? {
+        let reply = try await ProviderCall.send(messagesRequest(account: account, body: Self.textBody(to: waID, text: text)),
+                                                client: client, timeoutMs: timeoutMs, provider: "whatsapp")
+        if (200..<300).contains(reply.status) {
+            return reply.json["messages"]?.arrayValue?.first?.objectValue?["id"]?.stringValue
+        }
+        throw Self.outcome(code: reply.json["error"]?.objectValue?["code"]?.intValue)
+    }
+
+    /// A free-form text message's JSON (links not previewed).
+    public static func textBody(to waID: String, text: String) -> Data {
+        let request = TextRequest(messaging_product: "whatsapp", recipient_type: "individual", to: waID, type: "text",
+                                  text: .init(preview_url: false, body: text))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(request)) ?? Data()
+    }
+
+    struct TextRequest: Encodable {
+        struct Text: Encodable {
+            var preview_url: Bool
+            var body: String
+        }
+        var messaging_product: String
+        var recipient_type: String
+        var to: String
+        var type: String
+        var text: Text
     }
 
     /// The send request's JSON: an authentication template with the code as its body parameter
