@@ -102,10 +102,10 @@ public struct SandiSystem: Sendable {
         let webhooks = WebhookService(store: store, hasher: hasher, clock: clock, sender: HTTPWebhookSender())
         let worker = DeliveryWorker(
             processor: processor, doorbell: doorbell, options: DeliveryWorkerOptions(leaseSeconds: Double(configuration.leaseSeconds), auditRetentionSeconds: configuration.auditRetentionDays.map { Double($0) * 86_400 }), receiptSources: (simulator.map { [$0] } ?? []) + (smpp.map { [$0] } ?? []) + assembly.receiptSources, webhooks: webhooks, logger: logger)
-        let recorder = ReceiptRecorder(lookup: store, processor: processor)
+        let context = CallbackContext(recorder: ReceiptRecorder(lookup: store, processor: processor), assistant: AssistantService(service: service))
         return SandiSystem(
             configuration: configuration, store: store, keyring: keyring, clock: clock, simulator: simulator, smpp: smpp,
-            providerServices: assembly.services, callbacks: assembly.callbacks.map { $0(recorder) },
+            providerServices: assembly.services, callbacks: assembly.callbacks.map { $0(context) },
             service: service, worker: worker, registry: registry, logger: logger, closeStore: close)
     }
 

@@ -46,6 +46,13 @@ public struct ProviderSettings: Sendable {
     }
 }
 
+/// What callback handlers are made with, once the engine exists: the recorder that moves
+/// deliveries by receipts, and the support assistant that answers users' messages.
+struct CallbackContext: Sendable {
+    let recorder: ReceiptRecorder
+    let assistant: AssistantService
+}
+
 /// The real providers built from settings: channel providers in priority order (before the
 /// simulator), the services that keep sessions up, and the callback handlers that take their
 /// receipts (made once the engine exists, since receipts move deliveries through it).
@@ -53,7 +60,7 @@ struct ProviderAssembly {
     var channelProviders: [any ChannelProvider] = []
     var services: [any Service] = []
     var receiptSources: [any ReceiptSource] = []
-    var callbacks: [@Sendable (ReceiptRecorder) -> any CallbackHandler] = []
+    var callbacks: [@Sendable (CallbackContext) -> any CallbackHandler] = []
 
     static func build(_ settings: ProviderSettings, store: any SandiStore, clock: any TimeSource, signal: any WorkSignal, logger: Logger) -> ProviderAssembly {
         var assembly = ProviderAssembly()
@@ -61,15 +68,17 @@ struct ProviderAssembly {
         if let whatsapp = settings.whatsapp {
             let provider = WhatsAppCloudProvider(options: whatsapp.options(), logger: logger, tenantName: { id in try await store.tenant(id: id)?.name })
             assembly.channelProviders.append(provider)
-            assembly.callbacks.append { recorder in
-                WhatsAppWebhook(appSecrets: whatsapp.appSecrets, verifyToken: whatsapp.verifyToken, provider: provider.name, recorder: recorder, logger: logger)
+            assembly.callbacks.append { context in
+                let assistant = WhatsAppAssistant(assistant: context.assistant, provider: provider, options: whatsapp.assistantOptions(), logger: logger)
+                return WhatsAppWebhook(appSecrets: whatsapp.appSecrets, verifyToken: whatsapp.verifyToken, provider: provider.name,
+                                       recorder: context.recorder, logger: logger, onMessage: { await assistant.handle($0) })
             }
         }
         if let twilio = settings.twilio {
             let provider = TwilioProvider(options: twilio.options(
                 statusCallbackURL: settings.callbackURL("twilio/status"), callCallbackURL: settings.callbackURL("twilio/call")))
             assembly.channelProviders.append(provider)
-            assembly.callbacks.append { recorder in TwilioCallbacks(authToken: twilio.authToken, provider: provider.name, recorder: recorder) }
+            assembly.callbacks.append { context in TwilioCallbacks(authToken: twilio.authToken, provider: provider.name, recorder: context.recorder) }
             if settings.publicURL == nil {
                 logger.warning("twilio: no sandi.public_url, so no status callbacks: receipts come from timeouts only")
             }
@@ -83,7 +92,7 @@ struct ProviderAssembly {
             }
             let secret = vonage.signatureSecret
             let method = vonage.method
-            assembly.callbacks.append { recorder in VonageCallbacks(signatureSecret: secret, signatureMethod: method, clock: clock, recorder: recorder) }
+            assembly.callbacks.append { context in VonageCallbacks(signatureSecret: secret, signatureMethod: method, clock: clock, recorder: context.recorder) }
             if settings.publicURL == nil {
                 logger.warning("vonage: no sandi.public_url: receipts and call events go to the URLs set in the Vonage dashboard, if any")
             }
@@ -101,7 +110,7 @@ struct ProviderAssembly {
                 }
             }
             let definitions = http.definitions
-            assembly.callbacks.append { recorder in HTTPProviderCallbacks(definitions: definitions, recorder: recorder) }
+            assembly.callbacks.append { context in HTTPProviderCallbacks(definitions: definitions, recorder: context.recorder) }
         }
         return assembly
     }

@@ -12,6 +12,8 @@ public import SandiProviders
 /// to Meta with the callback URL). `.accounts`: a JSON file of tenants' own accounts, by tenant id
 /// or name, each field optional (unset ones are the default account's):
 /// `{"acme": {"phone_number_id": "…", "token": "…", "template": "acme_otp", "languages": {"en": "en_GB"}}}`.
+/// The support assistant answers users' messages to a tenant's own number for that tenant, and
+/// to the default number for `.assistant_tenant` (a tenant id or name; unset: not answered).
 public struct WhatsAppSettings: Sendable, Equatable {
     public var phoneNumberID: String
     public var token: String
@@ -24,6 +26,8 @@ public struct WhatsAppSettings: Sendable, Equatable {
     public var accountsPath: String?
     public var tenantAccounts: [String: WhatsAppCloudProvider.AccountOverride]
     public var timeoutMs: Int
+    /// The tenant (id or name) whose assistant answers messages to the default account's number.
+    public var assistantTenant: String?
     /// Why the language map or the accounts file could not be read.
     var readProblems: [String] = []
 
@@ -52,6 +56,8 @@ public struct WhatsAppSettings: Sendable, Equatable {
         appSecrets = value("app_secrets", secret: true).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         verifyToken = value("verify_token", secret: true)
         timeoutMs = reader.int(forKey: "sandi.whatsapp.timeout_ms", default: 5000)
+        let assistantTenant = value("assistant_tenant")
+        self.assistantTenant = assistantTenant.isEmpty ? nil : assistantTenant
         tenantAccounts = [:]
         let path = value("accounts")
         accountsPath = path.isEmpty ? nil : path
@@ -104,6 +110,12 @@ public struct WhatsAppSettings: Sendable, Equatable {
     static func isToken(_ text: String) -> Bool { !text.isEmpty && !text.contains { $0.isWhitespace || !$0.isASCII } }
 
     static func isTemplateName(_ text: String) -> Bool { text.wholeMatch(of: /[a-z0-9_]{1,512}/) != nil }
+
+    /// The assistant on WhatsApp: a reply waits for Graph as long as a send, at most 5 s (Meta
+    /// gets the webhook's answer after the reply).
+    func assistantOptions() -> WhatsAppAssistant.Options {
+        WhatsAppAssistant.Options(defaultTenant: assistantTenant, replyTimeoutMs: min(timeoutMs, 5000))
+    }
 
     func options() -> WhatsAppCloudProvider.Options {
         WhatsAppCloudProvider.Options(

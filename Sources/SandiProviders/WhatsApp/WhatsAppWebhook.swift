@@ -5,7 +5,7 @@ public import SandiCore
 import Synchronization
 
 /// A message a WhatsApp user sent to the business number (a reply, a question), as Meta's
-/// webhook reports it. Sandi does not answer these; a hook may.
+/// webhook reports it; the support assistant (``WhatsAppAssistant``) may answer it.
 public struct WhatsAppInboundMessage: Sendable, Equatable {
     /// Meta's id of the message (`wamid.…`).
     public var id: String
@@ -87,7 +87,8 @@ public struct WhatsAppStatusUpdate: Sendable, Equatable {
 /// remembers the number and falls back at once. Statuses only move forward, so redeliveries and
 /// out-of-order ones change nothing; recently seen (message id, status) pairs are also skipped
 /// without touching storage. Statuses of unknown messages are acknowledged and ignored. Messages
-/// users send go to the `onMessage` hook (unanswered).
+/// users send go to the `onMessage` hook (the support assistant, which bounds its own time), once
+/// per id seen recently; the request is answered when the hook returns.
 public struct WhatsAppWebhook: CallbackHandler {
     public let route = "whatsapp"
     let appSecrets: [SymmetricKey]
@@ -161,9 +162,14 @@ public struct WhatsAppWebhook: CallbackHandler {
         for update in notification.statuses {
             try await apply(update)
         }
-        for message in notification.messages {
-            guard seen.insert("\(message.id)|inbound") else { continue }
-            await onMessage?(message)
+        // Messages of one request are handled side by side, so a batch takes as long as its
+        // slowest message (each bounded by the hook), not their sum; answered after them all.
+        if let onMessage {
+            await withTaskGroup(of: Void.self) { group in
+                for message in notification.messages where seen.insert("\(message.id)|inbound") {
+                    group.addTask { await onMessage(message) }
+                }
+            }
         }
         return .received
     }
