@@ -9,8 +9,8 @@ import Synchronization
 /// A local Meta Graph API for WhatsApp on loopback, speaking the Cloud API's wire format:
 /// `POST /v{n}.{m}/{phone_number_id}/messages` with a bearer token, an authentication template
 /// checked field by field (the code twice: body and URL button), answers with a `wamid.`, Graph
-/// error envelopes on demand, and status webhooks posted to Sandi signed with
-/// `X-Hub-Signature-256` over exactly the bytes sent.
+/// error envelopes on demand, free-form text replies (checked, and awaitable by tests), and
+/// webhooks posted to Sandi signed with `X-Hub-Signature-256` over exactly the bytes sent.
 final class FakeGraphAPI: Sendable {
     /// One template message the fake accepted.
     struct Sent: Sendable, Equatable {
@@ -37,6 +37,15 @@ final class FakeGraphAPI: Sendable {
         case expiredToken
     }
 
+    /// One free-form text message the fake accepted (a reply within the 24-hour window).
+    struct Text: Sendable, Equatable {
+        let phoneNumberID: String
+        let token: String
+        let to: String
+        let body: String
+        let wamid: String
+    }
+
     /// Accepted bearer tokens by phone number id.
     let tokens: [String: String]
     let appSecret: String
@@ -45,6 +54,10 @@ final class FakeGraphAPI: Sendable {
     let problems = Mutex<[String]>([])
     /// Canned failures by recipient (`to` as sent).
     let failures = Mutex<[String: Failure]>([:])
+
+    let texts = Mutex<[Text]>([])
+    /// Tests waiting for a number of texts, by a key of their own.
+    private let waiters = Mutex<[UUID: (count: Int, continuation: CheckedContinuation<Void, Never>)]>([:])
 
     init(tokens: [String: String], appSecret: String) {
         self.tokens = tokens
@@ -74,6 +87,7 @@ final class FakeGraphAPI: Sendable {
         }
         guard request.headers[.contentType]?.hasPrefix("application/json") == true else { return problem("content type") }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: raw)) as? [String: Any] else { return problem("body is not a JSON object") }
+        if object["type"] as? String == "text" { return text(object, raw: Data(buffer: raw), phoneNumberID: phoneNumberID, token: token) }
         let topKeys: Set<String> = ["messaging_product", "recipient_type", "to", "type", "template", "biz_opaque_callback_data"]
         guard Set(object.keys).isSubset(of: topKeys), Set(object.keys).isSuperset(of: topKeys.subtracting(["biz_opaque_callback_data"])) else {
             return problem("top-level keys \(object.keys.sorted())")
@@ -123,6 +137,67 @@ final class FakeGraphAPI: Sendable {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
 
+    /// A free-form text message, checked field by field: exactly the keys Meta documents, `to` a
+    /// WhatsApp id (digits), `preview_url` false, a body of 1–4096 characters.
+    func text(_ object: [String: Any], raw: Data, phoneNumberID: String, token: String) -> Response {
+        struct Typed: Decodable {
+            struct Text: Decodable {
+                var preview_url: Bool
+                var body: String
+            }
+            var text: Text
+        }
+        guard Set(object.keys) == ["messaging_product", "recipient_type", "to", "type", "text"],
+              object["messaging_product"] as? String == "whatsapp", object["recipient_type"] as? String == "individual"
+        else { return problem("text message keys \(object.keys.sorted())") }
+        guard let to = object["to"] as? String, to.wholeMatch(of: /[1-9][0-9]{6,14}/) != nil else { return problem("to of a text") }
+        guard let text = object["text"] as? [String: Any], Set(text.keys) == ["preview_url", "body"],
+              let typed = try? JSONDecoder().decode(Typed.self, from: raw), !typed.text.preview_url, (1...4096).contains(typed.text.body.count)
+        else { return problem("text object") }
+        let body = typed.text.body
+        let wamid = "wamid.HBgT" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let count = texts.withLock {
+            $0.append(Text(phoneNumberID: phoneNumberID, token: token, to: to, body: body, wamid: wamid))
+            return $0.count
+        }
+        let ready = waiters.withLock { waiters in
+            let due = waiters.filter { $0.value.count <= count }
+            for key in due.keys { waiters[key] = nil }
+            return due.values.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
+        let answer = #"{"messaging_product":"whatsapp","contacts":[{"input":"\#(to)","wa_id":"\#(to)"}],"messages":[{"id":"\#(wamid)"}]}"#
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// The texts once there are at least `count`, waiting for them (up to `timeout`, then failing).
+    func waitForTexts(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [Text] {
+        let key = UUID()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withTaskCancellationHandler {
+                    await withCheckedContinuation { continuation in
+                        let ready = self.waiters.withLock { waiters in
+                            guard !Task.isCancelled, self.texts.withLock({ $0.count }) < count else { return true }
+                            waiters[key] = (count, continuation)
+                            return false
+                        }
+                        if ready { continuation.resume() }
+                    }
+                } onCancel: {
+                    self.waiters.withLock { $0.removeValue(forKey: key) }?.continuation.resume()
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw TestFailure("no \(count) WhatsApp texts within \(timeout)")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        return texts.withLock { $0 }
+    }
+
     /// Serves on a free loopback port until `body` returns; passes the API root.
     func serve<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
@@ -165,6 +240,13 @@ final class FakeGraphAPI: Sendable {
     static func textMessageBody(from: String, name: String, wamid: String, text: String, phoneNumberID: String = "106540352242922") -> Data {
         let escaped = text.utf16.map { $0 < 0x80 ? String(UnicodeScalar(UInt8($0))) : String(format: "\\u%04x", $0) }.joined()
         let body = #"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"\#(phoneNumberID)"},"contacts":[{"profile":{"name":"\#(name)"},"wa_id":"\#(from)"}],"messages":[{"from":"\#(from)","id":"\#(wamid)","timestamp":"1694427240","type":"text","text":{"body":"\#(escaped)"}}]},"field":"messages"}]}]}"#
+        return Data(body.utf8)
+    }
+
+    /// An inbound message of any type as Meta sends it: `payload` is the JSON of the type's
+    /// object (`{"mime_type":"image/jpeg",…}` for `image`).
+    static func messageBody(from: String, wamid: String, type: String, payload: String, phoneNumberID: String = "106540352242922") -> Data {
+        let body = #"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"\#(phoneNumberID)"},"contacts":[{"profile":{"name":"Ana"},"wa_id":"\#(from)"}],"messages":[{"from":"\#(from)","id":"\#(wamid)","timestamp":"1694427240","type":"\#(type)","\#(type)":\#(payload)}]},"field":"messages"}]}]}"#
         return Data(body.utf8)
     }
 
