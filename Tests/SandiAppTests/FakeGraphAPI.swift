@@ -56,6 +56,11 @@ final class FakeGraphAPI: Sendable {
     let failures = Mutex<[String: Failure]>([:])
 
     let texts = Mutex<[Text]>([])
+    /// Text requests received, answered or not.
+    let textAttempts = Mutex(0)
+    /// While true, text requests are held unanswered until ``releaseTexts()`` (a Graph API that hangs).
+    let holdTexts = Mutex(false)
+    private let held = Mutex<[CheckedContinuation<Void, Never>]>([])
     /// Tests waiting for a number of texts, by a key of their own.
     private let waiters = Mutex<[UUID: (count: Int, continuation: CheckedContinuation<Void, Never>)]>([:])
 
@@ -87,7 +92,13 @@ final class FakeGraphAPI: Sendable {
         }
         guard request.headers[.contentType]?.hasPrefix("application/json") == true else { return problem("content type") }
         guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: raw)) as? [String: Any] else { return problem("body is not a JSON object") }
-        if object["type"] as? String == "text" { return text(object, raw: Data(buffer: raw), phoneNumberID: phoneNumberID, token: token) }
+        if object["type"] as? String == "text" {
+            textAttempts.withLock { $0 += 1 }
+            if holdTexts.withLock({ $0 }) {
+                await withCheckedContinuation { continuation in held.withLock { $0.append(continuation) } }
+            }
+            return text(object, raw: Data(buffer: raw), phoneNumberID: phoneNumberID, token: token)
+        }
         let topKeys: Set<String> = ["messaging_product", "recipient_type", "to", "type", "template", "biz_opaque_callback_data"]
         guard Set(object.keys).isSubset(of: topKeys), Set(object.keys).isSuperset(of: topKeys.subtracting(["biz_opaque_callback_data"])) else {
             return problem("top-level keys \(object.keys.sorted())")
@@ -168,6 +179,12 @@ final class FakeGraphAPI: Sendable {
         for continuation in ready { continuation.resume() }
         let answer = #"{"messaging_product":"whatsapp","contacts":[{"input":"\#(to)","wa_id":"\#(to)"}],"messages":[{"id":"\#(wamid)"}]}"#
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// Answers the held text requests and stops holding new ones.
+    func releaseTexts() {
+        holdTexts.withLock { $0 = false }
+        for continuation in held.withLock({ held in defer { held = [] }; return held }) { continuation.resume() }
     }
 
     /// The texts once there are at least `count`, waiting for them (up to `timeout`, then failing).
