@@ -248,6 +248,20 @@ struct WhatsAppAssistantTests {
         }
     }
 
+    @Test("sandi.whatsapp.assistant_tenant comes from the configuration file, flags or SANDI_WHATSAPP_ASSISTANT_TENANT; empty is unset")
+    func configuration() async throws {
+        var values = WhatsAppProviderTests.overrides(apiBase: "https://graph.facebook.com")
+        #expect(try await SandiConfiguration.load(overrides: values, environment: [:]).providers.whatsapp?.assistantTenant == nil)
+        values["sandi.whatsapp.assistant_tenant"] = " acme "
+        let loaded = try await SandiConfiguration.load(overrides: values, environment: [:])
+        #expect(loaded.providers.whatsapp?.assistantTenant == "acme" && loaded.startupProblems.isEmpty)
+        values["sandi.whatsapp.assistant_tenant"] = nil
+        let fromEnvironment = try await SandiConfiguration.load(overrides: values, environment: ["SANDI_WHATSAPP_ASSISTANT_TENANT": "ten_1"])
+        #expect(fromEnvironment.providers.whatsapp?.assistantTenant == "ten_1")
+        values["sandi.whatsapp.assistant_tenant"] = ""
+        #expect(try await SandiConfiguration.load(overrides: values, environment: [:]).providers.whatsapp?.assistantTenant == nil)
+    }
+
     @Test("the default number answers for sandi.whatsapp.assistant_tenant; without it, messages are acknowledged, logged without the number, and not answered")
     func defaultAccount() async throws {
         try await withSandi(assistantTenant: false) { s in
