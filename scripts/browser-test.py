@@ -287,7 +287,31 @@ def main():
         expect("verification.approved" in text and "delivery.sent" in text, "the timeline lists the events")
         timeline_png = browser.screenshot(os.path.join(shots, "dashboard-timeline.png"))
         expect(png_colors(timeline_png) > 8, "the timeline screenshot is not blank")
-        print("browser test: signed in, overview 5 verifications / 60.0 %% success / 1 wrong code, timeline masked; screenshots in %s" % shots)
+        # A worker who lost their old SIM: the number change waits for an approval on the Users page.
+        status, body = http("PUT", base + "/v1/users/emp-4411", {"phone": "+8801712345678", "group": "worker", "locale": "bn"}, key)
+        expect(status == 201, "register a worker: %s %s" % (status, body))
+        status, change = http("POST", base + "/v1/phone-changes",
+                              {"user_ref": "emp-4411", "new_to": "+60123456789", "old_number_available": False}, key)
+        expect(status == 201 and change["method"] == "approval" and "approval" in change["requires"], "phone change: %s %s" % (status, change))
+        browser.navigate(base + "/dashboard/users")
+        browser.wait_for("document.body.innerText.includes('waiting for an approval')", "the users page")
+        text = browser.evaluate("document.body.innerText")
+        expect(change["id"] in text and "emp-4411" in text, "the waiting change is listed")
+        expect("8801712345678" not in text and "60123456789" not in text, "numbers are shown masked")
+        users_png = browser.screenshot(os.path.join(shots, "dashboard-users.png"))
+        expect(png_colors(users_png) > 8, "the users screenshot is not blank")
+        browser.evaluate("document.querySelector('input[name=note]').value='work permit checked at the site office';"
+                         "document.querySelector('button[value=approve]').click(); true")
+        try:
+            browser.wait_for("document.body.innerText.includes('Approved')", "the approval notice")
+        except Failure:
+            print(browser.evaluate("document.body.innerText")[:1500], file=sys.stderr)
+            raise
+        _, after = http("GET", base + "/v1/phone-changes/" + change["id"], key=key)
+        expect(after["approved_by"] == "dashboard:ana" and after["requires"] == ["new_number_code"],
+               "approved by the signed-in admin: %s" % after)
+        print("browser test: signed in, overview 5 verifications / 60.0 %% success / 1 wrong code, timeline masked, "
+              "number change approved on the users page; screenshots in %s" % shots)
         return 0
     except (Failure, subprocess.CalledProcessError, AttributeError) as error:
         print("browser test FAILED: %s" % error, file=sys.stderr)

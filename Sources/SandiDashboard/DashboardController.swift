@@ -186,10 +186,13 @@ public struct DashboardController: Sendable {
         return Response(status: status, headers: Self.htmlHeaders, body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
+    /// `Referrer-Policy: same-origin`, not `no-referrer`: under `no-referrer` browsers send
+    /// `Origin: null` with a form post, and the same-origin check refused every form a real
+    /// browser submitted (the headless-Chromium test submits one).
     static let htmlHeaders: HTTPFields = [
         .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
         HTTPField.Name("Content-Security-Policy")!: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'",
-        HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
+        HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "same-origin", HTTPField.Name("X-Content-Type-Options")!: "nosniff",
     ]
 
     static func asset(_ text: String, type: String) -> Response {
@@ -557,6 +560,11 @@ public struct DashboardController: Sendable {
         ], viewer: viewer, path: "/dashboard/support")
     }
 
+    /// `2026-12-02 16:46` (UTC): short enough for a table cell.
+    static func minute(_ date: Date) -> String {
+        String(Timestamp.format(date).prefix(16)).replacingOccurrences(of: "T", with: " ")
+    }
+
     var accounts: AccountService {
         AccountService(verifications: deps.service, devices: TrustedDevices(store: deps.store, clock: deps.clock))
     }
@@ -571,7 +579,7 @@ public struct DashboardController: Sendable {
                 waiting.append([
                     "id": change.id, "tenant": tenant.name, "tenantID": tenant.id, "user": change.userRef,
                     "from": PhoneNumber.mask(change.oldNumber), "to": PhoneNumber.mask(change.newNumber),
-                    "at": Timestamp.format(change.createdAt), "expires": Timestamp.format(change.expiresAt),
+                    "at": Self.minute(change.createdAt), "expires": Self.minute(change.expiresAt),
                     "csrf": viewer.session.csrf, "canDecide": viewer.account.role.canActForUsers,
                 ])
             }

@@ -162,6 +162,7 @@ enum Templates {
     .login label,.settings label{display:block;margin:.6rem 0}input,select,textarea{font:inherit;padding:.35rem;width:100%;box-sizing:border-box}
     button{font:inherit;padding:.35rem .9rem;background:#12355b;color:#fff;border:0;border-radius:5px;cursor:pointer}
     .search{display:flex;gap:.5rem;align-items:center}.search input{max-width:320px}.inline{display:flex;gap:.6rem;align-items:end}
+    .inline input{min-width:8rem;flex:1}
     .timeline li{margin:.25rem 0}.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
     .data,.hash{font-family:monospace;font-size:.8rem;max-width:380px;overflow-wrap:anywhere}.state-open{color:#b3261e;font-weight:600}
     .chart svg{background:#fff;border-radius:8px;width:100%;height:auto}
