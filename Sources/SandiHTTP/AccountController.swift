@@ -146,14 +146,7 @@ public struct AccountController: Sendable {
             let country = body.string("country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")
             let oldAvailable = body.bool("old_number_available") ?? true
             let locale = body.string("locale", maxLength: 35, pattern: InputRules.isLocale, reason: "must be a language tag such as id or en-US")
-            var client = ClientContext()
-            if let fields = body.object("context") {
-                var inner = JSONBody(fields: fields, raw: [])
-                client.ip = inner.string("ip", maxLength: 45, pattern: InputRules.isIP, reason: "must be an IPv4 or IPv6 address")
-                client.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
-                client.ipCountry = inner.string("ip_country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")?.uppercased()
-                for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
-            }
+            let client = VerificationController.clientContext(&body)
             try body.validate()
             guard let number = try parsePhone(newTo, country: country, field: "new_to") else { throw APIProblem.invalid("new_to is required") }
             let change = try await accounts.startPhoneChange(tenantID: context.tenant.id, userRef: userRef ?? "", newNumber: number,

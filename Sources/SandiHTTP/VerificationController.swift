@@ -39,16 +39,7 @@ public struct VerificationController: Sendable {
             let userRef = body.string("user_ref", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
             let channel = body.string("channel", maxLength: 16)
             let locale = body.string("locale", maxLength: 35, pattern: InputRules.isLocale, reason: "must be a language tag such as id or en-US")
-            var client = ClientContext()
-            if let fields = body.object("context") {
-                var inner = JSONBody(fields: fields, raw: [])
-                client.ip = inner.string("ip", maxLength: 45, pattern: InputRules.isIP, reason: "must be an IPv4 or IPv6 address")
-                client.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
-                client.userAgent = inner.string("user_agent", maxLength: 512, pattern: InputRules.isPrintable, reason: "must be printable text")
-                client.appHash = inner.string("app_hash", maxLength: 11, pattern: InputRules.isAppHash, reason: "must be an 11-character SMS Retriever hash")
-                client.ipCountry = inner.string("ip_country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")?.uppercased()
-                for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
-            }
+            let client = Self.clientContext(&body)
             let transaction = Self.transaction(&body)
             try body.validate()
             let verification = try await service.start(tenantID: tenantID, allowedCountries: context.tenant.allowedCountries, StartRequest(
@@ -56,6 +47,20 @@ public struct VerificationController: Sendable {
                 transaction: transaction))
             return try JSONResponse.make(.created, VerificationBody(v: verification, events: nil))
         }
+    }
+
+    /// The optional `context` object {ip, device_id, user_agent, app_hash, ip_country}; problems go to `body`.
+    static func clientContext(_ body: inout JSONBody) -> ClientContext {
+        var client = ClientContext()
+        guard let fields = body.object("context") else { return client }
+        var inner = JSONBody(fields: fields, raw: [])
+        client.ip = inner.string("ip", maxLength: 45, pattern: InputRules.isIP, reason: "must be an IPv4 or IPv6 address")
+        client.deviceID = inner.string("device_id", maxLength: 128, pattern: InputRules.isPrintable, reason: "must be printable text")
+        client.userAgent = inner.string("user_agent", maxLength: 512, pattern: InputRules.isPrintable, reason: "must be printable text")
+        client.appHash = inner.string("app_hash", maxLength: 11, pattern: InputRules.isAppHash, reason: "must be an 11-character SMS Retriever hash")
+        client.ipCountry = inner.string("ip_country", maxLength: 2, pattern: InputRules.isCountry, reason: "must be an ISO 3166-1 alpha-2 code")?.uppercased()
+        for error in inner.errors { body.fail("context.\(error.field)", error.reason) }
+        return client
     }
 
     /// The optional `transaction` object {amount, currency, payee}; problems go to `body`.
