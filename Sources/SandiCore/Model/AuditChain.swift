@@ -35,15 +35,31 @@ public struct AuditRecord: Sendable, Equatable {
 public enum AuditChain {
     /// The hash of a record's content chained to `previous` (hex SHA-256).
     public static func hash(_ record: AuditRecord, previous: String) -> String {
-        var hasher = SHA256()
         let fields = [previous, String(record.seq), record.eventID, record.tenantID, record.verificationID ?? "",
                       record.type, String(record.createdAtMillis), record.data]
+        // The same bytes as hashing each part in turn, gathered into one buffer.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(fields.reduce(64) { $0 + $1.utf8.count })
         for field in fields {
-            hasher.update(data: Data(String(field.utf8.count).utf8))
-            hasher.update(data: Data([0x3A]))
-            hasher.update(data: Data(field.utf8))
+            bytes.append(contentsOf: String(field.utf8.count).utf8)
+            bytes.append(0x3A)
+            bytes.append(contentsOf: field.utf8)
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hex(SHA256.hash(data: bytes))
+    }
+
+    /// Lowercase hex of a digest.
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: SHA256.byteCount * 2) { out in
+            var i = 0
+            for byte in digest {
+                out[i] = digits[Int(byte >> 4)]
+                out[i + 1] = digits[Int(byte & 0x0F)]
+                i += 2
+            }
+            return i
+        }
     }
 
     /// Hashes for records not sealed yet, in order, continuing from `head` (the last sealed hash).
