@@ -181,13 +181,18 @@ public struct SandiSystem: Sendable {
     /// Runs the HTTP server and the worker until SIGTERM/SIGINT; in-flight requests and sends
     /// finish, queued deliveries stay queued for the next start.
     public func run(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        // The service group's own lines (signal received, each service started and finished,
+        // graceful shutdown cascading or timing out) are debug lines; they are few and they are
+        // what tells which service a slow shutdown waits for, so they are always kept.
+        var lifecycleLogger = logger
+        lifecycleLogger.logLevel = .debug
         var groupConfiguration = ServiceGroupConfiguration(
             services: (databaseClock.map { [.init(service: ClockAlignment(clock: $0, logger: logger))] } ?? [])
                 + (smpp.map { [.init(service: $0)] } ?? [])
                 + providerServices.map { .init(service: $0) }
                 + [.init(service: worker), .init(service: application(onServerRunning: onServerRunning))],
             gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger)
+            logger: lifecycleLogger)
         // Sends in flight finish within their lease; a service that has not stopped by then is cancelled.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(30)
         let group = ServiceGroup(configuration: groupConfiguration)
