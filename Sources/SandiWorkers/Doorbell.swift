@@ -26,7 +26,12 @@ public final class Doorbell: WorkSignal {
             group.addTask {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        // Cancelled already (the timeout won before this side got here): the
+                        // cancellation handler found no waiter to resume, so this one must not
+                        // wait. Checked under the lock the handler takes, so no cancellation
+                        // falls between the check and the waiter being stored.
                         let resumeNow = self.state.withLock { s -> Bool in
+                            if Task.isCancelled { return true }
                             if s.rung { s.rung = false; return true }
                             s.waiter?.resume()
                             s.waiter = continuation
