@@ -470,16 +470,9 @@ public struct AccountService: Sendable {
     /// Queues a security notice to a number on the first channel with a provider (WhatsApp, SMS,
     /// voice), in the user's language (else the number's country's).
     func queueNotice(_ kind: NoticeKind, tenantID: String, referenceID: String, to e164: String, locale: String?, purpose: Purpose) async throws {
-        let providers = verifications.providers
-        guard let number = try? verifications.parser.parse(e164, country: nil),
-              let channel = [Channel.whatsapp, .sms, .voice].first(where: { providers.availableChannels.contains($0) })
-        else { return }
-        let now = clock.now
-        let notice = Notice(tenantID: tenantID, verificationID: referenceID, kind: kind, channel: channel, to: number.e164,
-                            country: number.country, operator: number.operator,
-                            locale: verifications.catalog.resolve(requested: locale, country: number.country), purpose: purpose, createdAt: now)
-        try await store.enqueueNotice(notice, event: Event(tenantID: tenantID, verificationID: referenceID, type: "notice.queued", createdAt: now, data: [
-            "notice_id": .string(notice.id), "kind": .string(kind.rawValue), "channel": .string(channel.rawValue), "to": .string(number.masked)]))
-        verifications.signal.workQueued()
+        guard let number = try? verifications.parser.parse(e164, country: nil) else { return }
+        try await verifications.queueNotice(kind, tenantID: tenantID, referenceID: referenceID, to: number.e164, country: number.country,
+                                            operator: number.operator, locale: verifications.catalog.resolve(requested: locale, country: number.country),
+                                            purpose: purpose, data: ["to": .string(number.masked)])
     }
 }

@@ -282,14 +282,25 @@ public struct VerificationService: Sendable {
     /// Queues a security notice on a channel other than the one that carried the code (WhatsApp,
     /// then SMS, then voice, among those with a provider); none when no other channel exists.
     private func queueNotice(_ kind: NoticeKind, for v: Verification, used: Channel?) async throws {
-        let channel = [Channel.whatsapp, .sms, .voice].first { $0 != used && providers.availableChannels.contains($0) }
-        guard let channel else { return }
+        try await queueNotice(kind, tenantID: v.tenantID, referenceID: v.id, to: v.to, country: v.country, operator: v.operator,
+                              locale: v.locale, purpose: v.purpose, avoiding: used,
+                              data: ["code_channel": used.map { .string($0.rawValue) } ?? .null])
+    }
+
+    /// Queues a security notice (no code in it) to a number on the first channel with a provider
+    /// (WhatsApp, SMS, voice) other than `avoiding`, with its `notice.queued` event; nothing when
+    /// no such channel exists. `referenceID` is the verification (or recovery) it is about.
+    public func queueNotice(_ kind: NoticeKind, tenantID: String, referenceID: String, to e164: String, country: String?, operator: String?,
+                            locale: String, purpose: Purpose, avoiding used: Channel? = nil, data: [String: JSONValue] = [:]) async throws {
+        guard let channel = [Channel.whatsapp, .sms, .voice].first(where: { $0 != used && providers.availableChannels.contains($0) }) else { return }
         let now = clock.now
-        let notice = Notice(tenantID: v.tenantID, verificationID: v.id, kind: kind, channel: channel, to: v.to, country: v.country,
-                            operator: v.operator, locale: v.locale, purpose: v.purpose, createdAt: now)
-        try await store.enqueueNotice(notice, event: Event(tenantID: v.tenantID, verificationID: v.id, type: "notice.queued", createdAt: now, data: [
-            "notice_id": .string(notice.id), "kind": .string(kind.rawValue), "channel": .string(channel.rawValue),
-            "code_channel": used.map { .string($0.rawValue) } ?? .null]))
+        let notice = Notice(tenantID: tenantID, verificationID: referenceID, kind: kind, channel: channel, to: e164, country: country,
+                            operator: `operator`, locale: locale, purpose: purpose, createdAt: now)
+        var data = data
+        data["notice_id"] = .string(notice.id)
+        data["kind"] = .string(kind.rawValue)
+        data["channel"] = .string(channel.rawValue)
+        try await store.enqueueNotice(notice, event: Event(tenantID: tenantID, verificationID: referenceID, type: "notice.queued", createdAt: now, data: data))
         signal.workQueued()
     }
 
@@ -300,17 +311,11 @@ public struct VerificationService: Sendable {
         let key = UserAccount.key(tenantID: v.tenantID, userRef: supervisorRef)
         guard let supervisor = UserAccount.decode(try await store.riskStates(prefix: key, now: clock.now, limit: 1)[key]),
               let phone = supervisor.phone, let number = try? parser.parse(phone, country: nil),
-              groups.policy(for: supervisor.group)?.policy.canApprove ?? false,
-              let channel = [Channel.whatsapp, .sms, .voice].first(where: { providers.availableChannels.contains($0) })
+              groups.policy(for: supervisor.group)?.policy.canApprove ?? false
         else { return }
-        let now = clock.now
-        let notice = Notice(tenantID: v.tenantID, verificationID: v.id, kind: .supervisorAlert, channel: channel, to: number.e164,
-                            country: number.country, operator: number.operator,
-                            locale: catalog.resolve(requested: supervisor.locale, country: number.country), purpose: v.purpose, createdAt: now)
-        try await store.enqueueNotice(notice, event: Event(tenantID: v.tenantID, verificationID: v.id, type: "notice.queued", createdAt: now, data: [
-            "notice_id": .string(notice.id), "kind": .string(NoticeKind.supervisorAlert.rawValue), "channel": .string(channel.rawValue),
-            "to": .string(number.masked), "risk_action": .string(v.risk.action.rawValue)]))
-        signal.workQueued()
+        try await queueNotice(.supervisorAlert, tenantID: v.tenantID, referenceID: v.id, to: number.e164, country: number.country,
+                              operator: number.operator, locale: catalog.resolve(requested: supervisor.locale, country: number.country),
+                              purpose: v.purpose, data: ["to": .string(number.masked), "risk_action": .string(v.risk.action.rawValue)])
     }
 
     /// Teaches the risk state what an approval proved: the user's device, number, countries and
