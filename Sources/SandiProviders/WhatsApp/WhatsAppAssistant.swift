@@ -124,20 +124,18 @@ public struct WhatsAppAssistant: Sendable {
 
     /// Claims a message id: false when it was claimed before.
     func claim(_ messageID: String) async throws -> Bool {
-        let now = assistant.service.clock.now
-        let key = "whatsapp.inbound|" + messageID
-        let expiry = now.addingTimeInterval(options.rememberSeconds)
-        return try await store.updateRiskState(keys: [key], now: now) { state in
-            guard state[key] == nil else { return (false, RiskStateWrite()) }
-            return (true, RiskStateWrite(values: [key: RiskStateValue("1", expiresAt: expiry)]))
-        }
+        try await claimOnce("whatsapp.inbound|" + messageID, for: options.rememberSeconds)
     }
 
     /// Whether this is the first "slow down" of the sender's window.
     func firstSlowDown(tenantID: String, e164: String) async throws -> Bool {
+        try await claimOnce("whatsapp.slow_down|" + tenantID + "|" + assistant.service.hasher.numberHash(e164), for: assistant.windowSeconds)
+    }
+
+    /// Sets `key` for `seconds` unless it is set: true for the one caller (on any node) that set it.
+    func claimOnce(_ key: String, for seconds: TimeInterval) async throws -> Bool {
         let now = assistant.service.clock.now
-        let key = "whatsapp.slow_down|" + tenantID + "|" + assistant.service.hasher.numberHash(e164)
-        let expiry = now.addingTimeInterval(assistant.windowSeconds)
+        let expiry = now.addingTimeInterval(seconds)
         return try await store.updateRiskState(keys: [key], now: now) { state in
             guard state[key] == nil else { return (false, RiskStateWrite()) }
             return (true, RiskStateWrite(values: [key: RiskStateValue("1", expiresAt: expiry)]))
