@@ -135,6 +135,11 @@ struct AccountAPITests {
             #expect(try await api.get("/v1/phone-changes/\(id)", key: api.harness.otherKey).status == 404)
             #expect(try await api.put("/v1/users/no-phone", #"{"group":"worker"}"#).status == 201)
             #expect(try await api.post("/v1/phone-changes", #"{"user_ref":"no-phone","new_to":"\#(Self.local)"}"#).code == "no_registered_number")
+            // An ended change stays readable for a week (the audit trail keeps it for good).
+            #expect(try await api.get("/v1/phone-changes/\(id)")["status"] == "completed")
+            clock.advance(by: 4 * 86_400)
+            #expect(try await api.get("/v1/phone-changes/\(id)").status == 404)
+            #expect(try await api.get("/v1/users/w-1")["number_history"]?.arrayValue?.count == 1, "the history stays with the account")
         }
     }
 

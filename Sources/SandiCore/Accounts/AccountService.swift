@@ -316,7 +316,7 @@ public struct AccountService: Sendable {
         let saved = change
         let oldID = oldVerification?.id
         try await store.updateRiskState(keys: [key], now: now) { _ in
-            ((), RiskStateWrite(values: [key: RiskStateValue(saved.encoded(), expiresAt: now.addingTimeInterval(90 * 86_400))], events: [
+            ((), RiskStateWrite(values: [key: RiskStateValue(saved.encoded(), expiresAt: saved.keptUntil)], events: [
                 Event(tenantID: tenantID, verificationID: id, type: "phone_change.requested", createdAt: now, data: [
                     "user_ref": .string(userRef), "method": .string(saved.method.rawValue), "status": .string(saved.status.rawValue),
                     "from": .string(PhoneNumber.mask(old)), "to": .string(newNumber.masked),
@@ -339,7 +339,7 @@ public struct AccountService: Sendable {
     /// The tenant's changes waiting for an approval, oldest first.
     public func pendingApprovals(tenantID: String, limit: Int = 200) async throws -> [PhoneChange] {
         let now = clock.now
-        return try await store.riskStates(prefix: PhoneChange.keyPrefix(tenantID: tenantID), now: now, limit: 2_000).values
+        return try await store.riskStates(prefix: PhoneChange.keyPrefix(tenantID: tenantID), now: now, limit: 20_000).values
             .compactMap(PhoneChange.decode)
             .filter { $0.method == .approval && $0.effectiveStatus(at: now) == .pending && $0.approvedBy == nil }
             .sorted { $0.createdAt < $1.createdAt }
@@ -383,7 +383,7 @@ public struct AccountService: Sendable {
                 change.rejectedBy = approver
             }
             change.decidedNote = note
-            return (change, RiskStateWrite(values: [key: RiskStateValue(change.encoded(), expiresAt: now.addingTimeInterval(90 * 86_400))], events: [
+            return (change, RiskStateWrite(values: [key: RiskStateValue(change.encoded(), expiresAt: approve ? change.keptUntil : now.addingTimeInterval(PhoneChange.keptAfterEnd))], events: [
                 Event(tenantID: tenantID, verificationID: id, type: approve ? "phone_change.approved" : "phone_change.rejected", createdAt: now, data: [
                     "user_ref": .string(change.userRef), "actor": .string(approver), "note": note.map(JSONValue.string) ?? .null])]))
         }
@@ -452,7 +452,7 @@ public struct AccountService: Sendable {
             change.status = .completed
             change.completedAt = now
             return ((change, account), RiskStateWrite(values: [
-                changeKey: RiskStateValue(change.encoded(), expiresAt: now.addingTimeInterval(90 * 86_400)),
+                changeKey: RiskStateValue(change.encoded(), expiresAt: now.addingTimeInterval(PhoneChange.keptAfterEnd)),
                 accountKey: RiskStateValue(account.encoded(), expiresAt: .distantFuture),
             ], events: [Event(tenantID: tenantID, verificationID: id, type: "phone_change.completed", createdAt: now, data: [
                 "user_ref": .string(change.userRef), "method": .string(change.method.rawValue),

@@ -53,6 +53,12 @@ public struct PhoneChange: Sendable, Equatable, Codable {
     /// The status as of `now` (a pending change past its expiry is expired).
     public func effectiveStatus(at now: Date) -> Status { status == .pending && now >= expiresAt ? .expired : status }
 
+    /// How long an ended change stays readable (its history is in the audit trail for good):
+    /// kept short so the list of pending changes stays small.
+    public static let keptAfterEnd: TimeInterval = 7 * 86_400
+    /// A pending change is kept until a week after it expires.
+    public var keptUntil: Date { expiresAt.addingTimeInterval(Self.keptAfterEnd) }
+
     public static func key(tenantID: String, id: String) -> String { keyPrefix(tenantID: tenantID) + id }
     public static func keyPrefix(tenantID: String) -> String { "pchg|\(tenantID)|" }
 
