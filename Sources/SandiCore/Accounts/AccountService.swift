@@ -206,10 +206,8 @@ public struct AccountService: Sendable {
             if let match {
                 set.unused.remove(at: match)
                 set.failures = 0
-                let hours = groups.policy(for: account.group)?.policy.coolingOffHours ?? 72
-                account.coolingOffUntil = max(account.coolingOffUntil ?? now, now.addingTimeInterval(Double(hours) * 3600))
-                grants.append(Grant(tokenHash: SecretHash.hex(token), tenantID: tenantID, verificationID: grantID, userRef: userRef,
-                                    to: account.phone ?? "", purpose: .newDevice, createdAt: now, expiresAt: grantExpiry))
+                account.startCoolingOff(hours: groups.coolingOffHours(for: account.group), at: now)
+                grants.append(Self.recoveryGrant(token: token, id: grantID, account: account, tenantID: tenantID, now: now, expiresAt: grantExpiry))
                 events.append(Event(tenantID: tenantID, verificationID: grantID, type: "account.recovered", createdAt: now, data: [
                     "user_ref": .string(userRef), "method": .string("recovery_code"), "codes_left": .number(Double(set.unused.count)),
                     "cooling_off_until": .string(Timestamp.format(account.coolingOffUntil ?? now))]))
@@ -234,6 +232,12 @@ public struct AccountService: Sendable {
         return .recovered(grantToken: token, expiresAt: expiry, devicesRevoked: revoked, remaining: remaining)
     }
 
+    /// The grant a recovery hands out: for re-enrolling a device (`new_device`), under a `rcv_` id.
+    static func recoveryGrant(token: String, id: String, account: UserAccount, tenantID: String, now: Date, expiresAt: Date) -> Grant {
+        Grant(tokenHash: SecretHash.hex(token), tenantID: tenantID, verificationID: id, userRef: account.userRef,
+              to: account.phone ?? "", purpose: .newDevice, createdAt: now, expiresAt: expiresAt)
+    }
+
     /// What an admin-assisted recovery did.
     public struct AdminRecovery: Sendable {
         public var grantToken: String
@@ -256,21 +260,16 @@ public struct AccountService: Sendable {
         let (before, after): (UserAccount, UserAccount) = try await store.updateRiskState(keys: [key], now: now) { state in
             guard let before = UserAccount.decode(state[key]) else { throw AccountError.notFound("no such user") }
             var account = before
-            let hours = groups.policy(for: account.group)?.policy.coolingOffHours ?? 72
-            account.coolingOffUntil = max(account.coolingOffUntil ?? now, now.addingTimeInterval(Double(hours) * 3600))
+            account.startCoolingOff(hours: groups.coolingOffHours(for: account.group), at: now)
             if let newPhone, newPhone.e164 != account.phone {
-                account.numberHistory.append(NumberChange(
-                    method: "admin_recovery", from: account.phone.map(PhoneNumber.mask), fromDigest: account.phone.map { hasher.numberHash($0) },
-                    to: newPhone.masked, at: now, approvedBy: actor))
-                account.phone = newPhone.e164
+                account.moveNumber(to: newPhone.e164, method: "admin_recovery", approvedBy: actor, at: now, digest: hasher.numberHash)
             }
             account.updatedAt = now
             let event = Event(tenantID: tenantID, verificationID: grantID, type: "account.recovered", createdAt: now, data: [
                 "user_ref": .string(userRef), "method": .string("admin"), "actor": .string(actor), "reason": .string(String(reason.prefix(500))),
                 "number_changed": .bool(account.phone != before.phone),
                 "cooling_off_until": .string(Timestamp.format(account.coolingOffUntil ?? now))])
-            let grant = Grant(tokenHash: SecretHash.hex(token), tenantID: tenantID, verificationID: grantID, userRef: userRef,
-                              to: account.phone ?? "", purpose: .newDevice, createdAt: now, expiresAt: expiry)
+            let grant = Self.recoveryGrant(token: token, id: grantID, account: account, tenantID: tenantID, now: now, expiresAt: expiry)
             return ((before, account), RiskStateWrite(values: [key: RiskStateValue(account.encoded(), expiresAt: .distantFuture)],
                                                       events: [event], grants: [grant]))
         }
@@ -441,13 +440,8 @@ public struct AccountService: Sendable {
             guard account.phone == change.oldNumber else {
                 throw AccountError.conflict(code: "phone_changed_meanwhile", detail: "the user's number changed since this change was requested")
             }
-            let hours = groups.policy(for: account.group)?.policy.coolingOffHours ?? 72
-            account.numberHistory.append(NumberChange(
-                method: change.method.rawValue, from: PhoneNumber.mask(change.oldNumber), fromDigest: hasher.numberHash(change.oldNumber),
-                to: PhoneNumber.mask(change.newNumber), at: now, approvedBy: change.approvedBy))
-            if account.numberHistory.count > 20 { account.numberHistory.removeFirst(account.numberHistory.count - 20) }
-            account.phone = change.newNumber
-            account.coolingOffUntil = max(account.coolingOffUntil ?? now, now.addingTimeInterval(Double(hours) * 3600))
+            account.moveNumber(to: change.newNumber, method: change.method.rawValue, approvedBy: change.approvedBy, at: now, digest: hasher.numberHash)
+            account.startCoolingOff(hours: groups.coolingOffHours(for: account.group), at: now)
             account.updatedAt = now
             change.status = .completed
             change.completedAt = now

@@ -138,6 +138,11 @@ public struct GroupSettings: Sendable, Equatable, Codable {
         return (name, policy)
     }
 
+    /// The cooling-off hours of a user in `group` (a worker's 72 without a group policy).
+    public func coolingOffHours(for group: String?) -> Int {
+        policy(for: group)?.policy.coolingOffHours ?? GroupPolicy().coolingOffHours
+    }
+
     public static func isValidName(_ name: String) -> Bool {
         (1...40).contains(name.utf8.count) && name.utf8.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 45 }
     }

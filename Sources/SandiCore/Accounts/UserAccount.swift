@@ -94,6 +94,20 @@ public struct UserAccount: Sendable, Equatable, Codable {
     /// The key prefix of a tenant's accounts.
     public static func keyPrefix(tenantID: String) -> String { "acct|\(tenantID)|" }
 
+    /// Starts the cooling-off period for `hours` from now (a longer one already running stays).
+    public mutating func startCoolingOff(hours: Int, at now: Date) {
+        coolingOffUntil = max(coolingOffUntil ?? now, now.addingTimeInterval(Double(hours) * 3600))
+    }
+
+    /// Moves the account to `e164`, remembering the number it leaves (masked, with the keyed
+    /// digest `digest` gives); the history keeps the last 20 moves.
+    public mutating func moveNumber(to e164: String, method: String, approvedBy: String?, at now: Date, digest: (String) -> String) {
+        numberHistory.append(NumberChange(method: method, from: phone.map(PhoneNumber.mask), fromDigest: phone.map(digest),
+                                          to: PhoneNumber.mask(e164), at: now, approvedBy: approvedBy))
+        if numberHistory.count > 20 { numberHistory.removeFirst(numberHistory.count - 20) }
+        phone = e164
+    }
+
     /// Whether the cooling-off period after a number change is running.
     public func coolingOff(at now: Date) -> Bool { coolingOffUntil.map { $0 > now } ?? false }
 
