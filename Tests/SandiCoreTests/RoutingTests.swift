@@ -170,6 +170,28 @@ struct RoutingTests {
         #expect(late == nil, "the first two are too old to count")
     }
 
+    @Test("breaker unit: a busy route keeps only its most recent outcomes, and they decide")
+    func breakerBounded() {
+        var policy = BreakerPolicy()
+        policy.maxSamples = 50
+        policy.minSamples = 10
+        var b = CircuitBreaker()
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        // 10,000 good sends within one window: the breaker holds 50, not 10,000.
+        for i in 0..<10_000 { b.record(ok: true, latency: 1, at: t0.addingTimeInterval(Double(i) / 1000), policy) }
+        #expect(b.outcomes.count == 50)
+        #expect(b.statistics(at: t0.addingTimeInterval(10), policy).failureRate == 0)
+        // A burst of failures outweighs the old successes once it is a quarter of the recent 50.
+        var opened: BreakerState?
+        var failures = 0
+        while opened == nil, failures < 50 {
+            failures += 1
+            opened = b.record(ok: false, latency: nil, at: t0.addingTimeInterval(11), policy)
+        }
+        #expect(opened == .open)
+        #expect(failures == 13, "25 % of the 50 most recent: \(failures)")
+    }
+
     @Test("routing: weights split traffic within a priority; countries restrict a route")
     func weights() {
         let a = RecordingProvider(name: "a", channels: [.sms]), b = RecordingProvider(name: "b", channels: [.sms])

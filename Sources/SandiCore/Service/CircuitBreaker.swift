@@ -7,6 +7,9 @@ public struct BreakerPolicy: Sendable, Equatable {
     public var windowSeconds: Double = 120
     /// Outcomes needed in the window before the breaker judges.
     public var minSamples: Int = 10
+    /// The most recent outcomes kept (within the window): the judgement is over at most this
+    /// many, so recording stays cheap however busy the route is.
+    public var maxSamples: Int = 256
     /// Opens when the share of failed sends (failures and sends that got no receipt in time)
     /// reaches this.
     public var maxFailureRate: Double = 0.25
@@ -80,7 +83,11 @@ public struct CircuitBreaker: Sendable, Equatable {
             return after == before ? nil : after
         }
         outcomes.append(Outcome(at: now, ok: ok, latency: latency))
-        outcomes.removeAll { now.timeIntervalSince($0.at) > policy.windowSeconds }
+        // Oldest first: drop what left the window, and what is beyond the most recent maxSamples.
+        let stale = outcomes.firstIndex { now.timeIntervalSince($0.at) <= policy.windowSeconds } ?? outcomes.count
+        let excess = outcomes.count - max(1, policy.maxSamples)
+        let drop = max(stale, excess)
+        if drop > 0 { outcomes.removeFirst(drop) }
         let stats = statistics(at: now, policy)
         if stats.samples >= policy.minSamples,
            stats.failureRate >= policy.maxFailureRate || (stats.medianLatency ?? 0) > policy.maxMedianLatencySeconds {
