@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import SandiCore
 import SQLiteNIO
 import Synchronization
 
@@ -31,10 +32,15 @@ actor SQLiteExecutor {
         /// settled (in a deferred unit's finisher).
         @discardableResult
         func enqueue(_ sql: String, _ binds: [SQLiteData] = []) -> Rows {
+            submit(sql, binds).rows
+        }
+
+        /// Like `enqueue`, and also answers when this statement ran.
+        func submit(_ sql: String, _ binds: [SQLiteData] = []) -> (rows: Rows, ran: EventLoopFuture<Void>) {
             let rows = Rows()
             let future: EventLoopFuture<Void> = connection.query(sql, binds) { row in rows.append(row) }
             pending.add(future)
-            return rows
+            return (rows, future)
         }
     }
 
@@ -62,9 +68,17 @@ actor SQLiteExecutor {
             /// Work that awaits some answers before deciding what to write.
             case awaiting(@Sendable (Tx) async -> (Finish, (any Error)?))
             /// Work that only enqueues statements (decisions made inside SQL) and reads their answers
-            /// after they ran: no wait at all per unit.
+            /// after they ran: no wait at all per unit. It must not read or write `risk_state`:
+            /// a batch runs it while its keyed units' read is on its way (see `runBatch`).
             case deferred(@Sendable (Tx) -> (Finish, (any Error)?))
+            /// Work that reads rows of `risk_state`, decides in Swift and writes some back. Such
+            /// units of one batch share one read, and each still sees what the ones before it
+            /// wrote: one wait for the writer's thread per batch instead of one per unit.
+            /// `fail` ends the unit unrun when the shared read failed.
+            case keyed(keys: [String], nowMillis: Int, body: @Sendable ([String: String], Tx) -> (Finish, (any Error)?, [String: RiskStateValue]), fail: Finish)
         }
+        var isKeyed: Bool { if case .keyed = work { true } else { false } }
+        var isDeferred: Bool { if case .deferred = work { true } else { false } }
         let writes: Bool
         /// Runs the work; returns what delivers its result once the transaction ended (nil:
         /// committed; otherwise the error that undid it), and the error the work threw.
@@ -73,8 +87,13 @@ actor SQLiteExecutor {
 
     private func run(_ unit: Unit, _ tx: Tx) async -> (Finish, (any Error)?) {
         switch unit.work {
-        case .awaiting(let body): await body(tx)
-        case .deferred(let body): body(tx)
+        case .awaiting(let body): return await body(tx)
+        case .deferred(let body): return body(tx)
+        case .keyed(_, _, _, let fail):
+            // Alone (outside a batch's keyed group): a group of one.
+            var completions: [Finish] = []
+            let error = await decideKeyed([unit], reads: submitKeyedRead([unit], tx), tx, into: &completions)
+            return (completions.first ?? fail, error)
         }
     }
 
@@ -118,6 +137,64 @@ actor SQLiteExecutor {
                 }
             }))
         }
+    }
+
+    /// Runs a unit that reads the `risk_state` rows of `keys` (those not expired at `now`), decides,
+    /// enqueues its statements and returns the rows it upserts into `risk_state` (which the unit
+    /// must also enqueue itself), so that later units of the batch see them.
+    func keyedWrite<T: Sendable>(keys: [String], now: Date,
+                                 _ body: @escaping @Sendable ([String: String], Tx) throws -> (T, [String: RiskStateValue])) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            enqueue(Unit(writes: true, work: .keyed(keys: keys, nowMillis: Int(Timestamp.millis(now)), body: { state, tx in
+                do {
+                    let (value, written) = try body(state, tx)
+                    return ({ error in
+                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value) }
+                    }, nil, written)
+                } catch {
+                    return ({ _ in continuation.resume(throwing: error) }, error, [:])
+                }
+            }, fail: { error in continuation.resume(throwing: error ?? CancellationError()) })))
+        }
+    }
+
+    /// Submits the one read of every `risk_state` key the keyed units name; it runs in order
+    /// with the statements submitted before and after it.
+    private func submitKeyedRead(_ units: [Unit], _ tx: Tx) -> [(rows: Rows, ran: EventLoopFuture<Void>)] {
+        var wanted = Set<String>()
+        for unit in units { if case .keyed(let keys, _, _, _) = unit.work { wanted.formUnion(keys) } }
+        let all = Array(wanted)
+        return stride(from: 0, to: all.count, by: 500).map { start in
+            let chunk = all[start..<min(all.count, start + 500)]
+            return tx.submit(
+                "SELECT key, value, expires_at FROM risk_state WHERE key IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))",
+                chunk.map(SQLiteData.text))
+        }
+    }
+
+    /// Waits for the keyed read, then runs each keyed unit in turn over the rows as the units
+    /// before it left them. Returns the first failure.
+    private func decideKeyed(_ units: [Unit], reads: [(rows: Rows, ran: EventLoopFuture<Void>)], _ tx: Tx, into completions: inout [Finish]) async -> (any Error)? {
+        var rows: [String: (value: String, expiresAt: Int)] = [:]
+        do {
+            for read in reads {
+                try await read.ran.get()
+                for row in read.rows.all { rows[try row.string("key")] = (try row.string("value"), try row.int("expires_at")) }
+            }
+        } catch {
+            for unit in units { if case .keyed(_, _, _, let fail) = unit.work { completions.append(fail) } }
+            return error
+        }
+        for unit in units {
+            guard case .keyed(let keys, let now, let body, _) = unit.work else { continue }
+            var state: [String: String] = [:]
+            for key in keys { if let row = rows[key], row.expiresAt > now { state[key] = row.value } }
+            let (complete, error, written) = body(state, tx)
+            completions.append(complete)
+            if let error { return error }
+            for (key, value) in written { rows[key] = (value.value, Int(Timestamp.millis(value.expiresAt))) }
+        }
+        return nil
     }
 
     private func submit<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (Tx) async throws -> T) async throws -> T {
@@ -168,7 +245,22 @@ actor SQLiteExecutor {
         var completions: [Finish] = []
         completions.reserveCapacity(batch.count)
         var failure: (any Error)?
-        for unit in batch {
+        // Units of one batch are concurrent (none has seen another's result yet), so any order is
+        // a valid one. This one keeps the writer's thread busy while this actor decides:
+        // 1. the keyed units' one read is submitted first;
+        // 2. the deferred units' statements queue behind it (they never touch `risk_state`, so
+        //    they commute with the keyed units, which come first in effect);
+        // 3. the keyed units decide as soon as the read is back, while those statements run;
+        // 4. the units that await answers run last and see everything before them.
+        let keyed = batch.filter(\.isKeyed)
+        let reads = keyed.isEmpty ? [] : submitKeyedRead(keyed, tx)
+        for unit in batch where unit.isDeferred {
+            let (complete, error) = await run(unit, tx)
+            completions.append(complete)
+            if let error { failure = error; break }
+        }
+        if failure == nil, !keyed.isEmpty { failure = await decideKeyed(keyed, reads: reads, tx, into: &completions) }
+        for unit in batch where failure == nil && !unit.isKeyed && !unit.isDeferred {
             let (complete, error) = await run(unit, tx)
             completions.append(complete)
             if let error { failure = error; break }

@@ -5,17 +5,9 @@ import SQLiteNIO
 
 extension SQLiteStore {
     public func updateRiskState<T: Sendable>(keys: [String], now: Date, _ decide: @escaping @Sendable ([String: String]) throws -> (T, RiskStateWrite)) async throws -> T {
-        try await db.write { tx in
-            // The writer runs one unit at a time, so nothing else touches these keys between the
-            // read and the write below.
-            var state: [String: String] = [:]
-            if !keys.isEmpty {
-                let marks = Array(repeating: "?", count: keys.count).joined(separator: ",")
-                let rows = try await tx.query(
-                    "SELECT key, value FROM risk_state WHERE key IN (\(marks)) AND expires_at > ?",
-                    keys.map(SQLiteData.text) + [.ms(now)])
-                for row in rows { state[try row.string("key")] = try row.string("value") }
-            }
+        // The writer runs one unit at a time (the keyed units of a batch share one read, each
+        // seeing the ones before it), so nothing else touches these keys between read and write.
+        try await db.keyedWrite(keys: keys, now: now) { state, tx in
             let (result, write) = try decide(state)
             if !write.values.isEmpty {
                 let sorted = write.values.sorted { $0.key < $1.key }
@@ -33,7 +25,7 @@ extension SQLiteStore {
                      .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
             }
             try Self.insert(tx, events: write.events)
-            return result
+            return (result, write.values)
         }
     }
 

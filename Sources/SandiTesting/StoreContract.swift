@@ -328,6 +328,29 @@ public enum StoreContract {
             }
             try expect(try await store.pendingJobCount() == 100, "100 jobs")
         },
+        Check(name: "notices: claimed by one owner at a time, closed once by that owner, with its event") { store in
+            let notice = Notice(tenantID: "ten_a", verificationID: "ver_n", kind: .passwordReset, channel: .sms, to: "+6281234567890",
+                                country: "ID", operator: nil, locale: "en", purpose: .passwordReset, createdAt: t0)
+            try await store.enqueueNotice(notice, event: Event(tenantID: "ten_a", verificationID: "ver_n", type: "notice.queued", createdAt: t0))
+            let claimed = try await store.claimDueNotices(now: t0.addingTimeInterval(1), owner: "w1", leaseSeconds: 30, limit: 10)
+            try expect(claimed.map(\.id) == [notice.id] && claimed.first?.attempts == 1, "claimed once: \(claimed.map(\.id))")
+            try expect(try await store.claimDueNotices(now: t0.addingTimeInterval(2), owner: "w2", leaseSeconds: 30, limit: 10).isEmpty, "leased to w1")
+            func closed(by owner: String) -> Event {
+                Event(tenantID: "ten_a", verificationID: "ver_n", type: "notice.sent", createdAt: t0.addingTimeInterval(3), data: ["by": .string(owner)])
+            }
+            try expect(try await store.completeNotice(id: notice.id, owner: "w2", status: .sent, at: t0.addingTimeInterval(3), event: closed(by: "w2")) == false,
+                       "another owner cannot close it")
+            try expect(try await store.completeNotice(id: notice.id, owner: "w1", status: .sent, at: t0.addingTimeInterval(3), event: closed(by: "w1")),
+                       "its owner closes it")
+            try expect(try await store.completeNotice(id: notice.id, owner: "w1", status: .sent, at: t0.addingTimeInterval(4), event: closed(by: "w1")) == false,
+                       "closed once")
+            let events = try await store.events(verificationID: "ver_n", tenantID: "ten_a")
+            try expect(events.map(\.type) == ["notice.queued", "notice.sent"] && events.last?.data["by"] == .string("w1"),
+                       "one event per step that happened: \(events.map(\.type))")
+            let after = try await store.notices(verificationID: "ver_n", tenantID: "ten_a")
+            try expect(after.first?.status == .sent, "status stored")
+            try expect(try await store.claimDueNotices(now: t0.addingTimeInterval(100), owner: "w2", leaseSeconds: 30, limit: 10).isEmpty, "done")
+        },
     ]
 
     static let otherChecks: [Check] = [
@@ -486,6 +509,33 @@ public enum StoreContract {
             }
             let values = try await store.riskStates(prefix: "lim|ten_a|", now: t0, limit: 10)
             try expect(values == ["lim|ten_a|k0": "30", "lim|ten_a|k1": "30"], "every increment kept: \(values)")
+        },
+        Check(name: "risk state: a refused step among concurrent ones undoes only itself; other writes beside them land") { store in
+            struct Refused: Error {}
+            let creation = try Fixtures.creation(now: t0)
+            let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { _ = try await store.create(creation); return false }
+                for i in 0..<60 {
+                    group.addTask {
+                        let key = "lim|ten_a|r\(i % 2)"
+                        do {
+                            try await store.updateRiskState(keys: [key], now: t0) { state in
+                                if i % 10 == 0 { throw Refused() }
+                                let next = (Int(state[key] ?? "0") ?? 0) + 1
+                                return ((), RiskStateWrite(values: [key: RiskStateValue(String(next), expiresAt: t0.addingTimeInterval(60))]))
+                            }
+                            return false
+                        } catch is Refused {
+                            return true
+                        }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            try expect(refused == 6, "six refused: \(refused)")
+            let values = try await store.riskStates(prefix: "lim|ten_a|r", now: t0, limit: 10)
+            try expect(values == ["lim|ten_a|r0": "24", "lim|ten_a|r1": "30"], "every accepted increment kept, no refused one: \(values)")
+            try expect(try await store.verification(id: creation.verification.id, tenantID: "ten_a")?.status == .pending, "the creation beside them landed")
         },
         Check(name: "risk state: expired values are neither read nor listed, and are purged; events are stored") { store in
             let event = Event(tenantID: "ten_a", verificationID: nil, type: "rate_limit.hit", createdAt: t0, data: ["limit": "x"])
