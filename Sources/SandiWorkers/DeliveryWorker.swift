@@ -156,3 +156,9 @@ public struct DeliveryWorker: Service {
         return min(options.pollInterval, .milliseconds(Int(seconds * 1000) + 1))
     }
 }
+
+extension DeliveryWorker: CustomStringConvertible {
+    /// How the service group names it in its lines: short (the default would print every
+    /// dependency, message catalogue included, on each start and stop).
+    public var description: String { "DeliveryWorker(owner: \(owner))" }
+}
