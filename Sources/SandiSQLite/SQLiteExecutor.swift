@@ -35,6 +35,13 @@ actor SQLiteExecutor {
             submit(sql, binds).rows
         }
 
+        /// Records how many rows the statement just before changed, under `name`; answers the SQL
+        /// condition "it changed one", which gates the unit's later statements.
+        func gateOnChanges(_ name: String) -> String {
+            enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('\(name)', changes())")
+            return "(SELECT v FROM temp.unit_flags WHERE k = '\(name)') = 1"
+        }
+
         /// Like `enqueue`, and also answers when this statement ran.
         func submit(_ sql: String, _ binds: [SQLiteData] = []) -> (rows: Rows, ran: EventLoopFuture<Void>) {
             let rows = Rows()
@@ -140,8 +147,8 @@ actor SQLiteExecutor {
     }
 
     /// Runs a unit that reads the `risk_state` rows of `keys` (those not expired at `now`), decides,
-    /// enqueues its statements and returns the rows it upserts into `risk_state` (which the unit
-    /// must also enqueue itself), so that later units of the batch see them.
+    /// enqueues its other statements and returns the rows to upsert into `risk_state`: the
+    /// executor writes them, and later units of the batch see them.
     func keyedWrite<T: Sendable>(keys: [String], now: Date,
                                  _ body: @escaping @Sendable ([String: String], Tx) throws -> (T, [String: RiskStateValue])) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -192,7 +199,13 @@ actor SQLiteExecutor {
             let (complete, error, written) = body(state, tx)
             completions.append(complete)
             if let error { return error }
-            for (key, value) in written { rows[key] = (value.value, Int(Timestamp.millis(value.expiresAt))) }
+            guard !written.isEmpty else { continue }
+            let sorted = written.sorted { $0.key < $1.key }
+            tx.enqueue(
+                "INSERT INTO risk_state (key, value, expires_at) VALUES " + Array(repeating: "(?,?,?)", count: sorted.count).joined(separator: ",")
+                    + " ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                sorted.flatMap { [SQLiteData.text($0.key), .text($0.value.value), .ms($0.value.expiresAt)] })
+            for (key, value) in sorted { rows[key] = (value.value, Int(Timestamp.millis(value.expiresAt))) }
         }
         return nil
     }

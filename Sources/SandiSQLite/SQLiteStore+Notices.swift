@@ -31,17 +31,13 @@ extension SQLiteStore {
     }
 
     public func completeNotice(id: String, owner: String, status: DeliveryStatus, at: Date, event: Event) async throws -> Bool {
-        let (values, binds) = try Self.eventValues([event])
         // Decided inside SQL (the event is written only when this owner closed the notice), so the
         // unit waits for no answer.
-        return try await db.deferredWrite { tx in
+        try await db.deferredWrite { tx in
             let closed = tx.enqueue(
                 "UPDATE notices SET done = 1, lease_until = NULL, status = ?, finished_at = ? WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
                 [.text(status.rawValue), .ms(at), .text(id), .text(owner)])
-            tx.enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('ok', changes())")
-            tx.enqueue(
-                "INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE (SELECT v FROM temp.unit_flags WHERE k = 'ok') = 1",
-                binds)
+            try Self.insert(tx, events: [event], when: tx.gateOnChanges("ok"))
             return { !closed.isEmpty }
         }
     }

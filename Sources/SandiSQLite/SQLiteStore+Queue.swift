@@ -52,8 +52,7 @@ extension SQLiteStore {
             let closed = tx.enqueue(
                 "UPDATE jobs SET done = 1, lease_until = NULL WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
                 [.text(outcome.jobID), .text(outcome.leaseOwner)])
-            tx.enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('own', changes())")
-            let own = "(SELECT v FROM temp.unit_flags WHERE k = 'own') = 1"
+            let own = tx.gateOnChanges("own")
             let at = SQLiteData.ms(outcome.at)
             let reached = outcome.status == .delivered || outcome.status == .read
             tx.enqueue(

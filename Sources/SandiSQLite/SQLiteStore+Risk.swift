@@ -9,15 +9,6 @@ extension SQLiteStore {
         // seeing the ones before it), so nothing else touches these keys between read and write.
         try await db.keyedWrite(keys: keys, now: now) { state, tx in
             let (result, write) = try decide(state)
-            if !write.values.isEmpty {
-                let sorted = write.values.sorted { $0.key < $1.key }
-                let marks = Array(repeating: "(?,?,?)", count: sorted.count).joined(separator: ",")
-                tx.enqueue(
-                    """
-                    INSERT INTO risk_state (key, value, expires_at) VALUES \(marks)
-                    ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
-                    """, sorted.flatMap { [SQLiteData.text($0.key), .text($0.value.value), .ms($0.value.expiresAt)] })
-            }
             for g in write.grants {
                 tx.enqueue(
                     "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",

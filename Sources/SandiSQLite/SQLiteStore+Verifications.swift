@@ -72,10 +72,7 @@ extension SQLiteStore {
                 tx.enqueue("INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(go)",
                            [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
             }
-            if !creation.events.isEmpty {
-                let (values, binds) = try Self.eventValues(creation.events)
-                tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE \(go)", binds)
-            }
+            try Self.insert(tx, events: creation.events, when: go)
             let after = tx.enqueue("SELECT max_attempts FROM verifications WHERE id = ?", [.text(v.id)])
             return {
                 let state = before.first
@@ -135,8 +132,7 @@ extension SQLiteStore {
                     WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
                     """, [now, id, tenant])
             }
-            tx.enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('ok', changes())")
-            let ok = "(SELECT v FROM temp.unit_flags WHERE k = 'ok') = 1"
+            let ok = tx.gateOnChanges("ok")
             let destination = "tenant_id = ?1 AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND purpose = (SELECT purpose FROM verifications WHERE id = ?2)"
             if check.valid {
                 tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' AND \(ok)", [id])
@@ -307,10 +303,12 @@ extension SQLiteStore {
         return (Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ","), binds)
     }
 
-    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event]) throws {
+    /// Inserts events; with `gate`, only when that SQL condition holds as the statement runs.
+    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event], when gate: String? = nil) throws {
         guard !events.isEmpty else { return }
         let (values, binds) = try eventValues(events)
-        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES \(values)", binds)
+        let rows = gate.map { "SELECT * FROM (VALUES \(values)) WHERE \($0)" } ?? "VALUES \(values)"
+        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) " + rows, binds)
     }
 
     static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {
