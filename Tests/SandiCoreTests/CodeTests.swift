@@ -117,4 +117,21 @@ struct HashingTests {
         #expect(hasher.unseal(sealed, verificationID: "ver_b") == nil)
         #expect(hasher.unseal(SealedCode(keyID: sealed.keyID, box: "AAAA" + sealed.box.dropFirst(4)), verificationID: "ver_a") == nil)
     }
+
+    @Test("secret hashes are SHA-256 in lowercase hex (known vector)")
+    func secretHash() {
+        #expect(SecretHash.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SecretHash.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test("identifiers: well formed, unguessable, and in creation order (so indexes insert them side by side)")
+    func identifiersSortByTime() {
+        let ids = (0..<1000).map { _ in Identifier.make(.verification) }
+        #expect(Set(ids).count == 1000)
+        for id in ids { #expect(Identifier.isWellFormed(id, as: .verification) && id.count == 4 + 10 + 26) }
+        #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1)) < Identifier.timePrefix(Date(timeIntervalSince1970: 2)))
+        #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000)) < Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000.001)))
+        #expect(ids.first.map { $0.dropFirst(4).prefix(10) } == ids.last.map { $0.dropFirst(4).prefix(10) } || ids.first! < ids.last!)
+    }
 }
+

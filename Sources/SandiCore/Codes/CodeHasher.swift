@@ -123,9 +123,7 @@ public struct CodeHasher: Sendable {
 public enum SecretHash {
     /// Hex SHA-256 of `secret`.
     public static func hex(_ secret: String) -> String {
-        SHA256.hash(data: Data(secret.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        // On every authenticated request (the API key's hash): one pass, no string per byte.
+        AuditChain.hex(SHA256.hash(data: Data(secret.utf8)))
     }
 }
