@@ -6,33 +6,67 @@ import SandiCore
 import SQLiteNIO
 import Synchronization
 
-/// Owns one SQLite connection and runs units of work one at a time, committing queued writes
-/// together (group commit): under load, many requests share one transaction and one fsync, with
-/// the same durability as a commit each.
+/// Owns the one SQLite connection that writes, and runs units of work in batches, committing
+/// each batch together (group commit): under load, many requests share one transaction and one
+/// sync of the log, with the same durability as a commit each.
 ///
-/// The connection runs on a thread pool of its own with a single thread, so statements execute in
-/// the order they were submitted. That lets a unit *enqueue* statements whose results it does not
-/// need without waiting for each (one thread hop per statement is what limits SQLite throughput
-/// here); it waits only for statements whose answer decides what comes next. Failures of enqueued
-/// statements are checked before the commit.
-actor SQLiteExecutor {
+/// The connection has a thread of its own (``SQLiteWorker``) and a cache of prepared statements.
+/// Units that decide inside SQL (deferred) or over the shared `risk_state` read (keyed) run on
+/// that thread: it takes the queued ones as a batch, runs them and commits, and takes the next
+/// batch at once, with no hop to the cooperative pool in between (measured: with an actor handing
+/// over each batch, the hand-over took longer than running it). Units that await answers between
+/// statements get the connection to themselves and pay a hop per statement. A failed statement
+/// rolls its batch back, and then each of its units runs again alone, so one bad unit cannot take
+/// the others down. Results are delivered once the commit is on disk (see ``WALSync``).
+final class SQLiteExecutor: Sendable {
     /// A statement runner handed to a unit of work; valid only inside the unit.
+    ///
+    /// Units that decide inside SQL or over the shared `risk_state` read run *inline*: on the
+    /// writer's thread, the whole batch in one hop, each statement run at once. Units that await
+    /// answers run on this actor and reach the writer's thread per statement (*remote*).
     struct Tx: Sendable {
-        let connection: SQLiteConnection
+        enum Mode: Sendable {
+            case inline(SQLiteHandle)
+            case remote(SQLiteWorker)
+        }
+        let mode: Mode
         let pending: Pending
 
         /// Runs one statement and returns its rows (after every statement enqueued before it).
         @discardableResult
-        func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
-            try await connection.query(sql, binds)
+        func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [DBRow] {
+            switch mode {
+            case .inline(let handle):
+                if let error = pending.error { throw error }
+                return try handle.execute(sql, binds)
+            case .remote(let worker):
+                return try await worker.run { try $0.execute(sql, binds) }
+            }
         }
 
-        /// Submits a statement whose rows are not needed now; it runs in order with the others, and
-        /// its failure fails the unit before anything commits. Its rows can be read once the batch
-        /// settled (in a deferred unit's finisher).
+        /// Runs one statement at once and returns its rows: only in a unit that runs inline (a
+        /// deferred or keyed one), where nothing waits.
+        func execute(_ sql: String, _ binds: [SQLiteData] = []) throws -> [DBRow] {
+            guard case .inline(let handle) = mode else { throw SQLiteFailure(code: 21, message: "execute outside the writer's thread") }
+            if let error = pending.error { throw error }
+            do { return try handle.execute(sql, binds) } catch { pending.fail(error); throw error }
+        }
+
+        /// Runs a statement whose rows are not needed now, in order with the others; its failure
+        /// fails the unit before anything commits. Its rows can be read once the batch settled
+        /// (in a deferred unit's finisher; at once when inline).
         @discardableResult
         func enqueue(_ sql: String, _ binds: [SQLiteData] = []) -> Rows {
-            submit(sql, binds).rows
+            let rows = Rows()
+            switch mode {
+            case .inline(let handle):
+                // After a failure the batch rolls back; the statements after it would be wasted.
+                guard pending.error == nil else { return rows }
+                do { rows.set(try handle.execute(sql, binds)) } catch { pending.fail(error) }
+            case .remote(let worker):
+                pending.add(worker.submit { rows.set(try $0.execute(sql, binds)) })
+            }
+            return rows
         }
 
         /// Records how many rows the statement just before changed, under `name`; answers the SQL
@@ -41,31 +75,26 @@ actor SQLiteExecutor {
             enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('\(name)', changes())")
             return "(SELECT v FROM temp.unit_flags WHERE k = '\(name)') = 1"
         }
-
-        /// Like `enqueue`, and also answers when this statement ran.
-        func submit(_ sql: String, _ binds: [SQLiteData] = []) -> (rows: Rows, ran: EventLoopFuture<Void>) {
-            let rows = Rows()
-            let future: EventLoopFuture<Void> = connection.query(sql, binds) { row in rows.append(row) }
-            pending.add(future)
-            return (rows, future)
-        }
     }
 
-    /// The rows an enqueued statement returned, filled as it runs.
+    /// The rows an enqueued statement returned, set once it ran.
     final class Rows: Sendable {
-        private let rows = Mutex<[SQLiteRow]>([])
-        func append(_ row: SQLiteRow) { rows.withLock { $0.append(row) } }
+        private let rows = Mutex<[DBRow]>([])
+        func set(_ value: [DBRow]) { rows.withLock { $0 = value } }
         /// The rows (complete once the batch settled).
-        var all: [SQLiteRow] { rows.withLock { $0 } }
-        var first: SQLiteRow? { rows.withLock { $0.first } }
+        var all: [DBRow] { rows.withLock { $0 } }
+        var first: DBRow? { rows.withLock { $0.first } }
         var isEmpty: Bool { rows.withLock { $0.isEmpty } }
     }
 
-    /// Completion futures of enqueued statements.
+    /// What statements of a unit still owe: completion futures of remote ones, the first failure
+    /// of inline ones.
     final class Pending: Sendable {
-        private let futures = Mutex<[EventLoopFuture<Void>]>([])
-        func add(_ future: EventLoopFuture<Void>) { futures.withLock { $0.append(future) } }
-        func take() -> [EventLoopFuture<Void>] { futures.withLock { f in defer { f = [] }; return f } }
+        private let state = Mutex<(futures: [EventLoopFuture<Void>], error: (any Error)?)>(([], nil))
+        func add(_ future: EventLoopFuture<Void>) { state.withLock { $0.futures.append(future) } }
+        func take() -> [EventLoopFuture<Void>] { state.withLock { s in defer { s.futures = [] }; return s.futures } }
+        func fail(_ error: any Error) { state.withLock { if $0.error == nil { $0.error = error } } }
+        var error: (any Error)? { state.withLock { $0.error } }
     }
 
     typealias Finish = @Sendable ((any Error)?) -> Void
@@ -74,45 +103,45 @@ actor SQLiteExecutor {
         enum Work: Sendable {
             /// Work that awaits some answers before deciding what to write.
             case awaiting(@Sendable (Tx) async -> (Finish, (any Error)?))
-            /// Work that only enqueues statements (decisions made inside SQL) and reads their answers
-            /// after they ran: no wait at all per unit. It must not read or write `risk_state`:
-            /// a batch runs it while its keyed units' read is on its way (see `runBatch`).
+            /// Work that runs on the writer's thread (inline), its statements at once, and
+            /// reads their answers there or, through a finisher, after the batch committed.
             case deferred(@Sendable (Tx) -> (Finish, (any Error)?))
             /// Work that reads rows of `risk_state`, decides in Swift and writes some back. Such
             /// units of one batch share one read, and each still sees what the ones before it
-            /// wrote: one wait for the writer's thread per batch instead of one per unit.
-            /// `fail` ends the unit unrun when the shared read failed.
-            case keyed(keys: [String], nowMillis: Int, body: @Sendable ([String: String], Tx) -> (Finish, (any Error)?, [String: RiskStateValue]), fail: Finish)
+            /// wrote.
+            case keyed(keys: [String], nowMillis: Int, body: @Sendable ([String: String], Tx) -> (Finish, (any Error)?, [String: RiskStateValue]))
         }
         var isKeyed: Bool { if case .keyed = work { true } else { false } }
-        var isDeferred: Bool { if case .deferred = work { true } else { false } }
+        var isAwaiting: Bool { if case .awaiting = work { true } else { false } }
         let writes: Bool
         /// Runs the work; returns what delivers its result once the transaction ended (nil:
         /// committed; otherwise the error that undid it), and the error the work threw.
         let work: Work
+        /// Ends the unit unrun, with the error that kept it from running.
+        let abandon: Finish
     }
 
-    private func run(_ unit: Unit, _ tx: Tx) async -> (Finish, (any Error)?) {
-        switch unit.work {
-        case .awaiting(let body): return await body(tx)
-        case .deferred(let body): return body(tx)
-        case .keyed(_, _, _, let fail):
-            // Alone (outside a batch's keyed group): a group of one.
-            var completions: [Finish] = []
-            let error = await decideKeyed([unit], reads: submitKeyedRead([unit], tx), tx, into: &completions)
-            return (completions.first ?? fail, error)
-        }
+    /// Who has the connection: nobody, the writer's thread (draining inline units), or a batch of
+    /// awaiting units (its transaction spans several hops).
+    private enum Owner { case idle, draining, awaiting }
+
+    private struct State {
+        var queue: [Unit] = []
+        var owner = Owner.idle
     }
 
-    let connection: SQLiteConnection
-    private var queue: [Unit] = []
-    private var draining = false
+    let writer: SQLiteWorker
+    private let state = Mutex(State())
     private let maxBatch: Int
     private let logger: Logger
+    /// With it, a commit's results wait until the log is on disk, synced off the writer's thread;
+    /// without it (synchronous NORMAL), they are delivered at once.
+    let durability: WALSync?
 
-    init(connection: SQLiteConnection, maxBatch: Int = 256, logger: Logger) {
-        self.connection = connection
+    init(writer: SQLiteWorker, maxBatch: Int = 256, durability: WALSync?, logger: Logger) {
+        self.writer = writer
         self.maxBatch = maxBatch
+        self.durability = durability
         self.logger = logger
     }
 
@@ -122,14 +151,14 @@ actor SQLiteExecutor {
         try await submit(writes: true, body)
     }
 
-    /// Runs `body` to read; it sees only committed data.
+    /// Runs `body` to read on the writer's connection; it sees only committed data.
     @discardableResult
     func read<T: Sendable>(_ body: @escaping @Sendable (Tx) async throws -> T) async throws -> T {
         try await submit(writes: false, body)
     }
 
-    /// Runs a write that only enqueues statements: `body` submits them and returns a finisher that
-    /// reads their answers (futures already resolved) once they all ran.
+    /// Runs a write that only runs statements: `body` runs them (inline, on the writer's thread)
+    /// and returns a finisher that reads their answers once the batch committed.
     func deferredWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue(Unit(writes: true, work: .deferred { tx in
@@ -142,13 +171,13 @@ actor SQLiteExecutor {
                 } catch {
                     return ({ _ in continuation.resume(throwing: error) }, error)
                 }
-            }))
+            }, abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
         }
     }
 
     /// Runs a unit that reads the `risk_state` rows of `keys` (those not expired at `now`), decides,
-    /// enqueues its other statements and returns the rows to upsert into `risk_state`: the
-    /// executor writes them, and later units of the batch see them.
+    /// runs its other statements and returns the rows to upsert into `risk_state`: the executor
+    /// writes them, and later units of the batch see them. `body` runs on the writer's thread.
     func keyedWrite<T: Sendable>(keys: [String], now: Date,
                                  _ body: @escaping @Sendable ([String: String], Tx) throws -> (T, [String: RiskStateValue])) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -161,53 +190,8 @@ actor SQLiteExecutor {
                 } catch {
                     return ({ _ in continuation.resume(throwing: error) }, error, [:])
                 }
-            }, fail: { error in continuation.resume(throwing: error ?? CancellationError()) })))
+            }), abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
         }
-    }
-
-    /// Submits the one read of every `risk_state` key the keyed units name; it runs in order
-    /// with the statements submitted before and after it.
-    private func submitKeyedRead(_ units: [Unit], _ tx: Tx) -> [(rows: Rows, ran: EventLoopFuture<Void>)] {
-        var wanted = Set<String>()
-        for unit in units { if case .keyed(let keys, _, _, _) = unit.work { wanted.formUnion(keys) } }
-        let all = Array(wanted)
-        return stride(from: 0, to: all.count, by: 500).map { start in
-            let chunk = all[start..<min(all.count, start + 500)]
-            return tx.submit(
-                "SELECT key, value, expires_at FROM risk_state WHERE key IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))",
-                chunk.map(SQLiteData.text))
-        }
-    }
-
-    /// Waits for the keyed read, then runs each keyed unit in turn over the rows as the units
-    /// before it left them. Returns the first failure.
-    private func decideKeyed(_ units: [Unit], reads: [(rows: Rows, ran: EventLoopFuture<Void>)], _ tx: Tx, into completions: inout [Finish]) async -> (any Error)? {
-        var rows: [String: (value: String, expiresAt: Int)] = [:]
-        do {
-            for read in reads {
-                try await read.ran.get()
-                for row in read.rows.all { rows[try row.string("key")] = (try row.string("value"), try row.int("expires_at")) }
-            }
-        } catch {
-            for unit in units { if case .keyed(_, _, _, let fail) = unit.work { completions.append(fail) } }
-            return error
-        }
-        for unit in units {
-            guard case .keyed(let keys, let now, let body, _) = unit.work else { continue }
-            var state: [String: String] = [:]
-            for key in keys { if let row = rows[key], row.expiresAt > now { state[key] = row.value } }
-            let (complete, error, written) = body(state, tx)
-            completions.append(complete)
-            if let error { return error }
-            guard !written.isEmpty else { continue }
-            let sorted = written.sorted { $0.key < $1.key }
-            tx.enqueue(
-                "INSERT INTO risk_state (key, value, expires_at) VALUES " + Array(repeating: "(?,?,?)", count: sorted.count).joined(separator: ",")
-                    + " ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
-                sorted.flatMap { [SQLiteData.text($0.key), .text($0.value.value), .ms($0.value.expiresAt)] })
-            for (key, value) in sorted { rows[key] = (value.value, Int(Timestamp.millis(value.expiresAt))) }
-        }
-        return nil
     }
 
     private func submit<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (Tx) async throws -> T) async throws -> T {
@@ -221,88 +205,241 @@ actor SQLiteExecutor {
                 } catch {
                     return ({ _ in continuation.resume(throwing: error) }, error)
                 }
-            }))
+            }, abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
         }
+    }
+
+    /// Closes the connection after the queued units ran and their commits were synced.
+    func close() async throws {
+        try await read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
+        // Units queued before the close still run (awaiting units, such as that read, go first).
+        while state.withLock({ !$0.queue.isEmpty || $0.owner != .idle }) {
+            try await writer.run { _ in }
+            await Task.yield()
+        }
+        try await durability?.drain()
+        try await writer.close()
+        try await durability?.close()
     }
 
     private func enqueue(_ unit: Unit) {
-        queue.append(unit)
-        if !draining {
-            draining = true
-            Task { await self.drain() }
+        let start = state.withLock { state in
+            state.queue.append(unit)
+            guard state.owner == .idle else { return false }
+            state.owner = .draining
+            return true
+        }
+        if start { scheduleDrain() }
+    }
+
+    private func scheduleDrain() {
+        let future = writer.submit { [self] handle in drain(handle) }
+        future.whenFailure { [self] error in
+            // The thread is gone (shutting down): nothing queued can run any more.
+            let units = state.withLock { state in
+                defer { state.queue = []; state.owner = .idle }
+                return state.queue
+            }
+            for unit in units { unit.abandon(error) }
         }
     }
 
-    private func drain() async {
-        while !queue.isEmpty {
-            let count = min(queue.count, maxBatch)
-            let batch = Array(queue.prefix(count))
-            queue.removeFirst(count)
-            await runBatch(batch)
+    /// On the writer's thread: runs queued inline units batch after batch until none is left, or
+    /// until awaiting units want the connection (they take it over on the cooperative pool).
+    private func drain(_ handle: SQLiteHandle) {
+        enum Next { case inline([Unit]), awaiting([Unit]), done }
+        while true {
+            let next: Next = state.withLock { state in
+                if state.queue.isEmpty {
+                    state.owner = .idle
+                    return .done
+                }
+                // Units that await go first once any is queued, so a stream of inline units cannot
+                // starve them; the inline ones wait for the next drain.
+                if state.queue.contains(where: \.isAwaiting) {
+                    var taken: [Unit] = []
+                    state.queue.removeAll { unit in
+                        guard unit.isAwaiting, taken.count < maxBatch else { return false }
+                        taken.append(unit)
+                        return true
+                    }
+                    state.owner = .awaiting
+                    return .awaiting(taken)
+                }
+                let count = min(state.queue.count, maxBatch)
+                defer { state.queue.removeFirst(count) }
+                return .inline(Array(state.queue.prefix(count)))
+            }
+            switch next {
+            case .done:
+                return
+            case .awaiting(let batch):
+                Task { await self.runAwaiting(batch) }
+                return
+            case .inline(let batch):
+                runInline(batch, handle)
+            }
         }
-        draining = false
     }
 
-    private func runBatch(_ batch: [Unit]) async {
-        let writes = batch.contains(where: \.writes)
-        if !writes {
+    /// Runs a batch of inline units in one transaction; after a failure, each unit alone.
+    private func runInline(_ batch: [Unit], _ handle: SQLiteHandle) {
+        let outcome = Self.transaction(batch, handle)
+        if outcome.failure == nil {
+            committed(outcome.completions)
+        } else if batch.count == 1 {
+            (outcome.completions.first ?? batch[0].abandon)(outcome.failure)
+        } else {
+            for unit in batch { runInline([unit], handle) }
+        }
+    }
+
+    /// Delivers a committed batch's results: once the commit is on disk when durability is asked
+    /// for (batches that commit while one sync runs share the next), at once otherwise.
+    private func committed(_ completions: [Finish]) {
+        guard !completions.isEmpty else { return }
+        if let durability {
+            durability.afterSync(completions)
+        } else {
+            for complete in completions { complete(nil) }
+        }
+    }
+
+    /// What a batch of inline units left: its units' finishers and the first failure.
+    private struct InlineOutcome {
+        var completions: [Finish] = []
+        var failure: (any Error)?
+    }
+
+    /// On the writer's thread: one transaction for the batch's keyed and deferred units. Units of
+    /// one batch are concurrent (none has seen another's result yet), so any order is a valid one;
+    /// the keyed units share one read of their `risk_state` keys, and each decides over the rows as
+    /// the ones before it left them.
+    private static func transaction(_ units: [Unit], _ handle: SQLiteHandle) -> InlineOutcome {
+        var outcome = InlineOutcome()
+        outcome.completions.reserveCapacity(units.count)
+        do {
+            _ = try handle.execute("BEGIN IMMEDIATE", [])
+        } catch {
+            outcome.failure = error
+            return outcome
+        }
+        let pending = Pending()
+        let tx = Tx(mode: .inline(handle), pending: pending)
+        let keyed = units.filter(\.isKeyed)
+        if !keyed.isEmpty {
+            switch Result(catching: { try readKeys(keyed, handle) }) {
+            case .failure(let error):
+                outcome.failure = error
+            case .success(var rows):
+                for unit in keyed where outcome.failure == nil {
+                    guard case .keyed(let keys, let now, let body) = unit.work else { continue }
+                    var state: [String: String] = [:]
+                    for key in keys { if let row = rows[key], row.expiresAt > now { state[key] = row.value } }
+                    let (complete, error, written) = body(state, tx)
+                    outcome.completions.append(complete)
+                    if let error = error ?? pending.error { outcome.failure = error; break }
+                    guard !written.isEmpty else { continue }
+                    let sorted = written.sorted { $0.key < $1.key }
+                    tx.enqueue(
+                        "INSERT INTO risk_state (key, value, expires_at) VALUES " + Array(repeating: "(?,?,?)", count: sorted.count).joined(separator: ",")
+                            + " ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                        sorted.flatMap { [SQLiteData.text($0.key), .text($0.value.value), .ms($0.value.expiresAt)] })
+                    for (key, value) in sorted { rows[key] = (value.value, Int(Timestamp.millis(value.expiresAt))) }
+                }
+            }
+        }
+        for unit in units where outcome.failure == nil {
+            guard case .deferred(let body) = unit.work else { continue }
+            let (complete, error) = body(tx)
+            outcome.completions.append(complete)
+            if let error = error ?? pending.error { outcome.failure = error }
+        }
+        if outcome.failure == nil, let error = pending.error { outcome.failure = error }
+        if outcome.failure == nil {
+            do {
+                _ = try handle.execute("COMMIT", [])
+                return outcome
+            } catch {
+                outcome.failure = error
+            }
+        }
+        _ = try? handle.execute("ROLLBACK", [])
+        return outcome
+    }
+
+    /// The one read of every `risk_state` key the keyed units name.
+    private static func readKeys(_ units: [Unit], _ handle: SQLiteHandle) throws -> [String: (value: String, expiresAt: Int)] {
+        var wanted = Set<String>()
+        for unit in units { if case .keyed(let keys, _, _) = unit.work { wanted.formUnion(keys) } }
+        let all = Array(wanted)
+        var rows: [String: (value: String, expiresAt: Int)] = [:]
+        for start in stride(from: 0, to: all.count, by: 500) {
+            let chunk = all[start..<min(all.count, start + 500)]
+            for row in try handle.execute(
+                "SELECT key, value, expires_at FROM risk_state WHERE key IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))",
+                chunk.map(SQLiteData.text)) {
+                rows[try row.string("key")] = (try row.string("value"), try row.int("expires_at"))
+            }
+        }
+        return rows
+    }
+
+    /// Units that await answers, with the connection to themselves; then the writer's thread
+    /// drains again.
+    private func runAwaiting(_ batch: [Unit]) async {
+        await runAwaitingBatch(batch)
+        state.withLock { $0.owner = .draining }
+        scheduleDrain()
+    }
+
+    private func runAwaitingBatch(_ batch: [Unit]) async {
+        guard batch.contains(where: \.writes) else {
             for unit in batch {
-                let (complete, _) = await run(unit, Tx(connection: connection, pending: Pending()))
+                guard case .awaiting(let body) = unit.work else { continue }
+                let (complete, _) = await body(Tx(mode: .remote(writer), pending: Pending()))
                 complete(nil)
             }
             return
         }
-        let pending = Pending()
-        let tx = Tx(connection: connection, pending: pending)
-        tx.enqueue("BEGIN IMMEDIATE")
-        var completions: [Finish] = []
-        completions.reserveCapacity(batch.count)
-        var failure: (any Error)?
-        // Units of one batch are concurrent (none has seen another's result yet), so any order is
-        // a valid one. This one keeps the writer's thread busy while this actor decides:
-        // 1. the keyed units' one read is submitted first;
-        // 2. the deferred units' statements queue behind it (they never touch `risk_state`, so
-        //    they commute with the keyed units, which come first in effect);
-        // 3. the keyed units decide as soon as the read is back, while those statements run;
-        // 4. the units that await answers run last and see everything before them.
-        let keyed = batch.filter(\.isKeyed)
-        let reads = keyed.isEmpty ? [] : submitKeyedRead(keyed, tx)
-        for unit in batch where unit.isDeferred {
-            let (complete, error) = await run(unit, tx)
-            completions.append(complete)
-            if let error { failure = error; break }
-        }
-        if failure == nil, !keyed.isEmpty { failure = await decideKeyed(keyed, reads: reads, tx, into: &completions) }
-        for unit in batch where failure == nil && !unit.isKeyed && !unit.isDeferred {
-            let (complete, error) = await run(unit, tx)
-            completions.append(complete)
-            if let error { failure = error; break }
-        }
-        // One wait for every enqueued statement of the batch (they ran in order on the writer's thread).
         do {
-            try await EventLoopFuture.andAllSucceed(pending.take(), on: connection.eventLoop).get()
+            try await writer.run { _ = try $0.execute("BEGIN IMMEDIATE", []) }
+        } catch {
+            for unit in batch { unit.abandon(error) }
+            return
+        }
+        var completions: [Finish] = []
+        var failure: (any Error)?
+        let pending = Pending()
+        let tx = Tx(mode: .remote(writer), pending: pending)
+        for unit in batch {
+            guard case .awaiting(let body) = unit.work else { continue }
+            let (complete, error) = await body(tx)
+            completions.append(complete)
+            if let error { failure = error; break }
+        }
+        do {
+            // One wait for every statement they enqueued (all ran in order on the writer's thread).
+            try await EventLoopFuture.andAllSucceed(pending.take(), on: writer.eventLoop).get()
         } catch {
             failure = failure ?? error
         }
         if failure == nil {
             do {
-                _ = try await connection.query("COMMIT", [])
-                for complete in completions { complete(nil) }
+                try await writer.run { _ = try $0.execute("COMMIT", []) }
+                committed(completions)
                 return
             } catch {
                 logger.error("sqlite commit failed", metadata: ["error": "\(error)"])
                 failure = error
             }
         }
-        _ = try? await connection.query("ROLLBACK", [])
+        _ = try? await writer.run { _ = try $0.execute("ROLLBACK", []) }
         if batch.count == 1 {
-            completions.first?(failure)
+            (completions.first ?? batch[0].abandon)(failure)
             return
         }
-        // One unit failed: give each unit a transaction of its own, so one bad unit cannot take the
-        // others down with it (their work was undone by the rollback and runs again).
-        for unit in batch {
-            await runBatch([unit])
-        }
+        // One unit failed: each unit in a transaction of its own (the rollback undid their work).
+        for unit in batch { await runAwaitingBatch([unit]) }
     }
 }

@@ -6,19 +6,21 @@ import SQLiteNIO
 extension SQLiteStore {
 
     public func enqueueNotice(_ n: Notice, event: Event) async throws {
-        try await db.write { tx in
+        let events = try EncodedEvents([event])
+        try await db.deferredWrite { tx in
             tx.enqueue(
                 "INSERT INTO notices (\(StoredRecords.noticeColumns), done) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
                 [.text(n.id), .text(n.tenantID), .text(n.verificationID), .text(n.kind.rawValue), .text(n.channel.rawValue),
                  .text(n.to), .text(n.country), .text(n.operator), .text(n.locale), .text(n.purpose.rawValue), .ms(n.createdAt),
                  .text(n.status.rawValue), .integer(n.attempts)])
-            try Self.insert(tx, events: [event])
+            Self.insert(tx, events: events)
+            return {}
         }
     }
 
     public func claimDueNotices(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [Notice] {
-        try await db.write { tx in
-            try await tx.query(
+        try await db.deferredWrite { tx in
+            let claimed = try tx.execute(
                 """
                 UPDATE notices SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
                 WHERE id IN (
@@ -26,7 +28,8 @@ extension SQLiteStore {
                     ORDER BY created_at, id LIMIT ?)
                 RETURNING \(StoredRecords.noticeColumns)
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), .ms(now), .integer(limit)]
-            ).map(StoredRecords.notice).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+            )
+            return { try claimed.map(StoredRecords.notice).sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
         }
     }
 

@@ -6,9 +6,9 @@ import SQLiteNIO
 
 extension SQLiteStore {
     public func claimDue(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [ClaimedJob] {
-        try await db.write { tx in
+        try await db.deferredWrite { tx in
             let nowMS = SQLiteData.ms(now)
-            let claimed = try await tx.query(
+            let claimed = try tx.execute(
                 """
                 UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
                 WHERE id IN (
@@ -16,11 +16,11 @@ extension SQLiteStore {
                     ORDER BY due_at, id LIMIT ?)
                 RETURNING id, kind, delivery_id, verification_id, tenant_id, due_at, attempts
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), nowMS, nowMS, .integer(limit)])
-            guard !claimed.isEmpty else { return [] }
+            guard !claimed.isEmpty else { return { [] } }
             // Load what the claimed jobs need in two statements, whatever their number.
             let jobs = try claimed.map { row in (job: try StoredRecords.job(row), attempt: try row.int("attempts")) }
             let placeholders = Array(repeating: "?", count: jobs.count).joined(separator: ",")
-            let verifications = try await tx.query(
+            let verifications = try tx.execute(
                 "SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id IN (\(placeholders))",
                 Array(Set(jobs.map(\.job.verificationID))).map(SQLiteData.text)
             ).reduce(into: [String: Verification]()) { map, row in
@@ -30,7 +30,7 @@ extension SQLiteStore {
             // Receipt timers judge against every delivery of their verification.
             let watched = Set(jobs.filter { $0.job.kind == .fallback }.map(\.job.verificationID))
             let watchedMarks = Array(repeating: "?", count: watched.count).joined(separator: ",")
-            let deliveries = try await tx.query(
+            let deliveries = try tx.execute(
                 "SELECT * FROM deliveries WHERE id IN (\(placeholders))" + (watched.isEmpty ? "" : " OR verification_id IN (\(watchedMarks))") + " ORDER BY queued_at, rowid",
                 jobs.map { .text($0.job.deliveryID) } + watched.map(SQLiteData.text)
             ).map(StoredRecords.delivery)
@@ -42,7 +42,7 @@ extension SQLiteStore {
                            withdrawn.map(SQLiteData.text))
                 tx.enqueue("UPDATE jobs SET done = 1, lease_until = NULL WHERE id IN (\(marks))", withdrawn.map(SQLiteData.text))
             }
-            return out
+            return { out }
         }
     }
 

@@ -12,6 +12,7 @@ extension SQLiteStore {
         let context = try JSONColumn.encode(v.context)
         let risk = try JSONColumn.encode(v.risk)
         let binding = try v.transaction.map(JSONColumn.encode)
+        let events = try EncodedEvents(creation.events)
         let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
         let cap = creation.failedCheckCap
         return try await db.deferredWrite { tx in
@@ -72,7 +73,7 @@ extension SQLiteStore {
                 tx.enqueue("INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(go)",
                            [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
             }
-            try Self.insert(tx, events: creation.events, when: go)
+            Self.insert(tx, events: events, when: go)
             let after = tx.enqueue("SELECT max_attempts FROM verifications WHERE id = ?", [.text(v.id)])
             return {
                 let state = before.first
@@ -293,6 +294,14 @@ extension SQLiteStore {
             [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
     }
 
+    /// Events with their data already in JSON: encoding is done before a unit reaches the
+    /// writer's thread, which every write waits for.
+    struct EncodedEvents: Sendable {
+        let values: String
+        let binds: [SQLiteData]
+        init(_ events: [Event]) throws { (values, binds) = try eventValues(events) }
+    }
+
     /// The `VALUES` placeholders and binds of events.
     static func eventValues(_ events: [Event]) throws -> (String, [SQLiteData]) {
         var binds: [SQLiteData] = []
@@ -306,7 +315,13 @@ extension SQLiteStore {
     /// Inserts events; with `gate`, only when that SQL condition holds as the statement runs.
     static func insert(_ tx: SQLiteExecutor.Tx, events: [Event], when gate: String? = nil) throws {
         guard !events.isEmpty else { return }
-        let (values, binds) = try eventValues(events)
+        insert(tx, events: try EncodedEvents(events), when: gate)
+    }
+
+    /// Inserts events encoded beforehand; with `gate`, only when that SQL condition holds.
+    static func insert(_ tx: SQLiteExecutor.Tx, events: EncodedEvents, when gate: String? = nil) {
+        guard !events.binds.isEmpty else { return }
+        let (values, binds) = (events.values, events.binds)
         let rows = gate.map { "SELECT * FROM (VALUES \(values)) WHERE \($0)" } ?? "VALUES \(values)"
         tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) " + rows, binds)
     }

@@ -1,7 +1,6 @@
 import Foundation
 public import Logging
 public import SandiCore
-import NIOPosix
 import Synchronization
 import SQLiteNIO
 
@@ -16,12 +15,15 @@ public struct SQLiteStoreOptions: Sendable {
     public var migrate: Bool = true
     /// Read-only connections beside the writer.
     public var readConnections: Int = 2
+    /// Pages of write-ahead log after which the checkpointer copies it into the database.
+    public var checkpointPages: Int = 1000
 
-    public init(synchronous: String = "FULL", maxBatch: Int = 256, migrate: Bool = true, readConnections: Int = 2) {
+    public init(synchronous: String = "FULL", maxBatch: Int = 256, migrate: Bool = true, readConnections: Int = 2, checkpointPages: Int = 1000) {
         self.synchronous = synchronous
         self.maxBatch = maxBatch
         self.migrate = migrate
         self.readConnections = readConnections
+        self.checkpointPages = checkpointPages
     }
 }
 
@@ -30,50 +32,61 @@ public struct SQLiteStoreOptions: Sendable {
 public final class SQLiteStore: SandiStore {
     /// The one connection that writes (group commit).
     let db: SQLiteExecutor
-    /// Read-only connections: in WAL mode they read committed data while the writer works. Reads
-    /// go straight to them (no queue): concurrent reads overlap their waits.
-    let readers: [SQLiteConnection]
+    /// Read-only connections, each on a thread of its own: in WAL mode they read committed data
+    /// while the writer works. Reads go straight to them (no queue).
+    let readers: [SQLiteWorker]
     private let nextReader = Atomic<Int>(0)
     let path: String
-    /// The writer's own single thread: statements run in the order they were submitted.
-    let writerThread: NIOThreadPool?
 
-    private init(db: SQLiteExecutor, readers: [SQLiteConnection], path: String, writerThread: NIOThreadPool?) {
+    /// Checkpoints the log beside the writer (nil only while migrating at open).
+    let checkpointer: Checkpointer?
+
+    private init(db: SQLiteExecutor, readers: [SQLiteWorker], checkpointer: Checkpointer?, path: String) {
         self.db = db
         self.readers = readers
+        self.checkpointer = checkpointer
         self.path = path
-        self.writerThread = writerThread
     }
 
     /// Runs a read on one of the read connections (committed data only).
     func read<T: Sendable>(_ body: @escaping @Sendable (SQLiteExecutor.Tx) async throws -> T) async throws -> T {
         guard !readers.isEmpty else { return try await db.read(body) }
         let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
-        return try await body(SQLiteExecutor.Tx(connection: readers[index % readers.count], pending: SQLiteExecutor.Pending()))
+        return try await body(SQLiteExecutor.Tx(mode: .remote(readers[index % readers.count]), pending: SQLiteExecutor.Pending()))
     }
 
     /// Opens (creating if needed) the database file and applies pending migrations.
     public static func open(path: String, options: SQLiteStoreOptions = SQLiteStoreOptions(), logger: Logger = Logger(label: "sandi.sqlite")) async throws -> SQLiteStore {
-        let writerThread = NIOThreadPool(numberOfThreads: 1)
-        writerThread.start()
-        let connection = try await SQLiteConnection.open(
-            storage: .file(path: path), threadPool: writerThread, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any())
-        let mode = options.synchronous.uppercased() == "NORMAL" ? "NORMAL" : "FULL"
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(mode)", "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
-                       "CREATE TEMP TABLE unit_flags (k TEXT PRIMARY KEY, v INTEGER NOT NULL)"] {
-            _ = try await connection.query(pragma, [])
+        // FULL keeps its promise (a commit is on disk before its answer) through ``WALSync``: the
+        // connection itself commits without waiting for the disk.
+        let durable = options.synchronous.uppercased() != "NORMAL"
+        let connection = try await SQLiteWorker.open(path: path, setup: [
+            "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON",
+            // 64 MiB of page cache: the writer's pages stay in memory (one connection writes, so
+            // its cache stays valid).
+            "PRAGMA cache_size = -65536",
+            "CREATE TEMP TABLE unit_flags (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
+        ])
+        let sync = durable ? WALSync(databasePath: path) : nil
+        let writer = SQLiteExecutor(writer: connection, maxBatch: options.maxBatch, durability: sync, logger: logger)
+        var readers: [SQLiteWorker] = []
+        do {
+            if options.migrate {
+                try await SQLiteStore(db: writer, readers: [], checkpointer: nil, path: path).migrate()
+            }
+            for _ in 0..<max(0, options.readConnections) {
+                readers.append(try await SQLiteWorker.open(path: path, setup: ["PRAGMA query_only = ON"]))
+            }
+        } catch {
+            for reader in readers { try? await reader.close() }
+            try? await connection.close()
+            try? await sync?.close()
+            throw error
         }
-        let writer = SQLiteExecutor(connection: connection, maxBatch: options.maxBatch, logger: logger)
-        if options.migrate {
-            try await SQLiteStore(db: writer, readers: [], path: path, writerThread: nil).migrate()
-        }
-        var readers: [SQLiteConnection] = []
-        for _ in 0..<max(0, options.readConnections) {
-            let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-            for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] { _ = try await reader.query(pragma, []) }
-            readers.append(reader)
-        }
-        return SQLiteStore(db: writer, readers: readers, path: path, writerThread: writerThread)
+        let checkpointer = Checkpointer(worker: try await SQLiteWorker.open(path: path, setup: []),
+                                        threshold: max(1, options.checkpointPages), limit: max(1, options.checkpointPages) * 10)
+        try await connection.run { $0.checkpoint(with: checkpointer) }
+        return SQLiteStore(db: writer, readers: readers, checkpointer: checkpointer, path: path)
     }
 
     /// The applied schema version and the versions still to apply.
@@ -105,9 +118,17 @@ public final class SQLiteStore: SandiStore {
     /// Closes the connection (after queued work finished).
     public func close() async throws {
         for reader in readers { try await reader.close() }
-        try await db.read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
-        try await db.connection.close()
-        try await writerThread?.shutdownGracefully()
+        try await db.writer.run { $0.checkpointInCommit() }
+        try await db.close()
+        try await checkpointer?.close()
+    }
+
+    /// How the log was made durable and copied back so far: syncs of the log done for answered
+    /// writes (none with synchronous NORMAL) and checkpoints run beside the writer. Waits for the
+    /// checkpoint asked for so far.
+    public func logActivity() async throws -> (syncs: Int, checkpoints: Int) {
+        try await checkpointer?.settle()
+        return (db.durability?.syncs.load(ordering: .relaxed) ?? 0, checkpointer?.runs.load(ordering: .relaxed) ?? 0)
     }
 
     public func ping() async throws {

@@ -92,6 +92,49 @@ struct SQLiteSpecificTests {
         try await store.close()
     }
 
+    @Test("an answered write was synced to disk first (FULL); NORMAL syncs nothing itself")
+    func answeredWritesAreSynced() async throws {
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        for synchronous in ["FULL", "NORMAL"] {
+            let temp = try TemporarySQLite()
+            defer { temp.remove() }
+            let store = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(synchronous: synchronous))
+            let before = try await store.logActivity().syncs
+            // Concurrent writes share syncs, but none is answered before one covering it ran.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<20 {
+                    group.addTask {
+                        _ = try await store.create(try Fixtures.creation(to: "+62812555\(String(format: "%04d", index))", now: now))
+                        if synchronous == "FULL" { #expect(try await store.logActivity().syncs > before) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let syncs = try await store.logActivity().syncs
+            if synchronous == "FULL" { #expect(syncs >= 1 && syncs <= 20) } else { #expect(syncs == 0) }
+            try await store.close()
+        }
+    }
+
+    @Test("checkpoints run on a connection of their own, and the data stays whole")
+    func checkpointsBesideTheWriter() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let now = Date(timeIntervalSince1970: 1_795_000_000)
+        let store = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(checkpointPages: 4))
+        var ids: [String] = []
+        for index in 0..<40 {
+            let creation = try Fixtures.creation(to: "+62812666\(String(format: "%04d", index))", now: now)
+            _ = try await store.create(creation)
+            ids.append(creation.verification.id)
+        }
+        #expect(try await store.logActivity().checkpoints >= 1)
+        try await store.close()
+        let reopened = try await SQLiteStore.open(path: temp.path)
+        for id in ids { #expect(try await reopened.verification(id: id, tenantID: "ten_a")?.status == .pending) }
+        try await reopened.close()
+    }
+
     @Test("the database file holds no plaintext code")
     func noPlaintextCode() async throws {
         let temp = try TemporarySQLite()
