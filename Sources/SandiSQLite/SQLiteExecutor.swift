@@ -175,6 +175,17 @@ final class SQLiteExecutor: Sendable {
         }
     }
 
+    /// Runs `body` as one atomic unit on the writer's thread (inline): it runs its statements
+    /// with `Tx.execute` and decides between them without waiting for a hop; its result is
+    /// delivered once the batch committed.
+    @discardableResult
+    func inlineWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> T) async throws -> T {
+        try await deferredWrite { tx in
+            let value = try body(tx)
+            return { value }
+        }
+    }
+
     /// Runs a unit that reads the `risk_state` rows of `keys` (those not expired at `now`), decides,
     /// runs its other statements and returns the rows to upsert into `risk_state`: the executor
     /// writes them, and later units of the batch see them. `body` runs on the writer's thread.

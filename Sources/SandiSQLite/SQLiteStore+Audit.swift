@@ -10,6 +10,8 @@ extension SQLiteStore {
         """
 
     public func sealAudit(limit: Int) async throws -> Int {
+        // Awaiting, not inline: decoding the records (for the chain and the rollups) runs on the
+        // cooperative pool between its statements, not on the writer's thread.
         try await db.write { tx in
             let head = try await tx.query("SELECT seq, hash FROM audit_links ORDER BY seq DESC LIMIT 1").first
             // With every sealed record purged, the chain continues from the retention checkpoint.
@@ -50,10 +52,10 @@ extension SQLiteStore {
 
 
     public func purgeAudit(before: Date, limit: Int) async throws -> Int {
-        try await db.write { tx in
-            let cursor = try await tx.query("SELECT value FROM risk_state WHERE key = ?", [.text(Self.webhookCursorKey)]).first?
+        try await db.inlineWrite { tx in
+            let cursor = try tx.execute("SELECT value FROM risk_state WHERE key = ?", [.text(Self.webhookCursorKey)]).first?
                 .optionalString("value").flatMap { Int64($0) }
-            let rows = try await tx.query(
+            let rows = try tx.execute(
                 "SELECT e.seq AS seq, e.created_at AS created_at, l.hash AS hash FROM events e LEFT JOIN audit_links l ON l.seq = e.seq ORDER BY e.seq LIMIT ?",
                 [.integer(limit)])
             var last: AuditCheckpoint?

@@ -6,8 +6,8 @@ import SQLiteNIO
 
 extension SQLiteStore {
     public func redeemGrant(tokenHash: String, tenantID: String, now: Date) async throws -> RedeemOutcome {
-        try await db.write { tx in
-            let rows = try await tx.query(
+        try await db.inlineWrite { tx in
+            let rows = try tx.execute(
                 """
                 UPDATE grants SET redeemed_at = ? WHERE token_hash = ? AND tenant_id = ? AND redeemed_at IS NULL AND expires_at > ?
                 RETURNING *
@@ -17,7 +17,7 @@ extension SQLiteStore {
                 try Self.insert(tx, events: [Event(tenantID: tenantID, verificationID: grant.verificationID, type: "grant.redeemed", createdAt: now)])
                 return .redeemed(grant)
             }
-            guard let row = try await tx.query("SELECT redeemed_at FROM grants WHERE token_hash = ? AND tenant_id = ?",
+            guard let row = try tx.execute("SELECT redeemed_at FROM grants WHERE token_hash = ? AND tenant_id = ?",
                                                [.text(tokenHash), .text(tenantID)]).first
             else { return .notFound }
             return row.optionalDate("redeemed_at") != nil ? .alreadyRedeemed : .expired
@@ -25,17 +25,17 @@ extension SQLiteStore {
     }
 
     public func beginIdempotent(tenantID: String, scope: String, key: String, requestHash: String, now: Date) async throws -> IdempotencyBegin {
-        try await db.write { tx in
+        try await db.inlineWrite { tx in
             let binds: [SQLiteData] = [.text(tenantID), .text(scope), .text(key)]
             let nowMS = Int(Timestamp.millis(now))
             tx.enqueue(
                 "DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND (created_at <= ? OR (status IS NULL AND created_at <= ?))",
                 binds + [.integer(nowMS - IdempotencyRules.keepSeconds * 1000), .integer(nowMS - IdempotencyRules.abandonedAfterSeconds * 1000)])
-            let inserted = try await tx.query(
+            let inserted = try tx.execute(
                 "INSERT INTO idempotency (tenant_id, scope, key, request_hash, created_at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING key",
                 binds + [.text(requestHash), .ms(now)])
             if !inserted.isEmpty { return .proceed }
-            guard let row = try await tx.query("SELECT * FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ?", binds).first
+            guard let row = try tx.execute("SELECT * FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ?", binds).first
             else { return .proceed }
             guard try row.string("request_hash") == requestHash else { return .mismatch }
             guard let status = row.column("status")?.integer, let body = row.column("body")?.blob else { return .inProgress }
@@ -44,7 +44,7 @@ extension SQLiteStore {
     }
 
     public func finishIdempotent(tenantID: String, scope: String, key: String, response: StoredResponse, now: Date) async throws {
-        try await db.write { tx in
+        try await db.inlineWrite { tx in
             tx.enqueue(
                 "UPDATE idempotency SET status = ?, body = ?, content_type = ? WHERE tenant_id = ? AND scope = ? AND key = ?",
                 [.integer(response.status), .blob(ByteBuffer(bytes: response.body)), .text(response.contentType),
@@ -53,7 +53,7 @@ extension SQLiteStore {
     }
 
     public func abandonIdempotent(tenantID: String, scope: String, key: String) async throws {
-        try await db.write { tx in
+        try await db.inlineWrite { tx in
             tx.enqueue("DELETE FROM idempotency WHERE tenant_id = ? AND scope = ? AND key = ? AND status IS NULL",
                                [.text(tenantID), .text(scope), .text(key)])
         }

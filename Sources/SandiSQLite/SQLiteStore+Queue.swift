@@ -129,7 +129,7 @@ extension SQLiteStore {
     }
 
     public func release(jobID: String, owner: String, dueAt: Date) async throws {
-        try await db.write { tx in
+        try await db.inlineWrite { tx in
             tx.enqueue(
                 "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, due_at = ? WHERE id = ? AND done = 0 AND lease_owner = ?",
                 [.ms(dueAt), .text(jobID), .text(owner)])
@@ -137,8 +137,8 @@ extension SQLiteStore {
     }
 
     public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event], unusableUntil: Date?) async throws -> Delivery? {
-        try await db.write { tx in
-            guard let row = try await tx.query("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
+        try await db.inlineWrite { tx in
+            guard let row = try tx.execute("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
             var d = try StoredRecords.delivery(row)
             guard d.apply(status, at: at, error: error) else { return d }
             tx.enqueue(

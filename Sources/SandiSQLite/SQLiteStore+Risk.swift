@@ -33,8 +33,8 @@ extension SQLiteStore {
     }
 
     public func purgeRiskState(now: Date, limit: Int) async throws -> Int {
-        try await db.write { tx in
-            let rows = try await tx.query(
+        try await db.inlineWrite { tx in
+            let rows = try tx.execute(
                 "DELETE FROM risk_state WHERE key IN (SELECT key FROM risk_state WHERE expires_at <= ? LIMIT ?) RETURNING key",
                 [.ms(now), .integer(limit)])
             return rows.count

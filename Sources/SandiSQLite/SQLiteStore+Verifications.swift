@@ -190,8 +190,8 @@ extension SQLiteStore {
     }
 
     public func applyResend(_ resend: ResendRecord) async throws -> Bool {
-        try await db.write { tx in
-            let rows = try await tx.query(
+        try await db.inlineWrite { tx in
+            let rows = try tx.execute(
                 """
                 UPDATE verifications SET sends_used = sends_used + 1, resends = resends + 1, channel = ?, plan_index = ?,
                     resend_available_at = ?, updated_at = ?
@@ -210,14 +210,14 @@ extension SQLiteStore {
     }
 
     public func cancel(id: String, tenantID: String, now: Date) async throws -> Bool? {
-        try await db.write { tx in
-            let rows = try await tx.query(
+        try await db.inlineWrite { tx in
+            let rows = try tx.execute(
                 """
                 UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
                 WHERE id = ? AND tenant_id = ? AND status = 'pending' AND expires_at > ? RETURNING id
                 """, [.ms(now), .text(id), .text(tenantID), .ms(now)])
             if rows.isEmpty {
-                let exists = try await tx.query("SELECT 1 AS one FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
+                let exists = try tx.execute("SELECT 1 AS one FROM verifications WHERE id = ? AND tenant_id = ?", [.text(id), .text(tenantID)])
                 return exists.isEmpty ? nil : false
             }
             Self.withdrawQueued(tx, verificationID: id)
@@ -246,8 +246,8 @@ extension SQLiteStore {
     }
 
     public func expireDue(now: Date, limit: Int) async throws -> Int {
-        try await db.write { tx in
-            let rows = try await tx.query(
+        try await db.inlineWrite { tx in
+            let rows = try tx.execute(
                 """
                 UPDATE verifications SET status = 'expired', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?
                 WHERE id IN (SELECT id FROM verifications WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?)

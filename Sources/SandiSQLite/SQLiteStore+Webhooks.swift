@@ -40,6 +40,8 @@ extension SQLiteStore {
     }
 
     public func fanOutEvents(limit: Int, now: Date, payload: @escaping @Sendable (Event) -> String) async throws -> Int {
+        // Awaiting, not inline: decoding events and building payloads runs on the cooperative
+        // pool between its statements, not on the writer's thread.
         try await db.write { tx in
             guard let cursorText = try await tx.query("SELECT value FROM risk_state WHERE key = ?", [.text(Self.webhookCursorKey)]).first?.optionalString("value"),
                   let cursor = Int(cursorText) else { return 0 }
@@ -73,8 +75,8 @@ extension SQLiteStore {
     }
 
     public func claimWebhookDeliveries(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [(WebhookDelivery, Webhook)] {
-        try await db.write { tx in
-            let claimed = try await tx.query(
+        try await db.inlineWrite { tx in
+            let claimed = try tx.execute(
                 """
                 UPDATE webhook_deliveries SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1
                 WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= ?3
@@ -83,7 +85,7 @@ extension SQLiteStore {
                 """, [.text(owner), .ms(now.addingTimeInterval(leaseSeconds)), .ms(now), .integer(limit)]).map(StoredRecords.webhookDelivery)
             guard !claimed.isEmpty else { return [] }
             let ids = Array(Set(claimed.map(\.webhookID)))
-            let hooks = try await tx.query(
+            let hooks = try tx.execute(
                 "SELECT * FROM webhooks WHERE id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ",")))", ids.map(SQLiteData.text)
             ).map(StoredRecords.webhook)
             return claimed.compactMap { d in hooks.first { $0.id == d.webhookID }.map { (d, $0) } }
@@ -92,7 +94,7 @@ extension SQLiteStore {
     }
 
     public func finishWebhookDelivery(id: String, owner: String, delivered: Bool, result: String, retryAt: Date?, at: Date) async throws {
-        try await db.write { tx in
+        try await db.inlineWrite { tx in
             let status = delivered ? "delivered" : retryAt == nil ? "dead" : "pending"
             tx.enqueue(
                 """
@@ -111,8 +113,8 @@ extension SQLiteStore {
     }
 
     public func replayWebhookDelivery(id: String, tenantID: String, now: Date) async throws -> Bool {
-        try await db.write { tx in
-            !(try await tx.query(
+        try await db.inlineWrite { tx in
+            !(try tx.execute(
                 "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND tenant_id = ? AND status != 'pending' RETURNING id",
                 [.ms(now), .text(id), .text(tenantID)]).isEmpty)
         }
