@@ -160,19 +160,21 @@ final class SQLiteExecutor: Sendable {
     /// Runs a write that only runs statements: `body` runs them (inline, on the writer's thread)
     /// and returns a finisher that reads their answers once the batch committed.
     func deferredWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        // The finisher (decoding rows, say) runs in the caller's task once it resumed, not on the
+        // writer's or the sync thread, which every other write waits for.
+        let finisher = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<@Sendable () throws -> T, any Error>) in
             enqueue(Unit(writes: true, work: .deferred { tx in
                 do {
                     let finisher = try body(tx)
                     return ({ error in
-                        if let error { continuation.resume(throwing: error); return }
-                        do { continuation.resume(returning: try finisher()) } catch { continuation.resume(throwing: error) }
+                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: finisher) }
                     }, nil)
                 } catch {
                     return ({ _ in continuation.resume(throwing: error) }, error)
                 }
             }, abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
         }
+        return try finisher()
     }
 
     /// Runs `body` as one atomic unit on the writer's thread (inline): it runs its statements
