@@ -36,9 +36,8 @@ final class SQLiteExecutor: Sendable {
         @discardableResult
         func query(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [DBRow] {
             switch mode {
-            case .inline(let handle):
-                if let error = pending.error { throw error }
-                return try handle.execute(sql, binds)
+            case .inline:
+                return try execute(sql, binds)
             case .remote(let worker):
                 return try await worker.run { try $0.execute(sql, binds) }
             }
