@@ -23,7 +23,8 @@ final class SQLiteExecutor: Sendable {
     ///
     /// Units that decide inside SQL or over the shared `risk_state` read run *inline*: on the
     /// writer's thread, the whole batch in one hop, each statement run at once. Units that await
-    /// answers run on this actor and reach the writer's thread per statement (*remote*).
+    /// answers run on the cooperative pool and reach the writer's thread per statement (*remote*);
+    /// so do reads on the read connections.
     struct Tx: Sendable {
         enum Mode: Sendable {
             case inline(SQLiteHandle)
@@ -46,7 +47,7 @@ final class SQLiteExecutor: Sendable {
         /// Runs one statement at once and returns its rows: only in a unit that runs inline (a
         /// deferred or keyed one), where nothing waits.
         func execute(_ sql: String, _ binds: [SQLiteData] = []) throws -> [DBRow] {
-            guard case .inline(let handle) = mode else { throw SQLiteFailure(code: 21, message: "execute outside the writer's thread") }
+            guard case .inline(let handle) = mode else { throw SQLiteFailure.misuse("Tx.execute outside the writer's thread") }
             if let error = pending.error { throw error }
             do { return try handle.execute(sql, binds) } catch { pending.fail(error); throw error }
         }
@@ -58,10 +59,9 @@ final class SQLiteExecutor: Sendable {
         func enqueue(_ sql: String, _ binds: [SQLiteData] = []) -> Rows {
             let rows = Rows()
             switch mode {
-            case .inline(let handle):
-                // After a failure the batch rolls back; the statements after it would be wasted.
-                guard pending.error == nil else { return rows }
-                do { rows.set(try handle.execute(sql, binds)) } catch { pending.fail(error) }
+            case .inline:
+                // `execute` records a failure (the batch then rolls back) and skips statements after one.
+                if let result = try? execute(sql, binds) { rows.set(result) }
             case .remote(let worker):
                 pending.add(worker.submit { rows.set(try $0.execute(sql, binds)) })
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
 import SandiStorage
@@ -28,9 +29,9 @@ final class SQLiteHandle: @unchecked Sendable {
         init(handle: OpaquePointer) { self.handle = handle }
     }
 
-    init(path: String, readOnly: Bool = false) throws {
+    init(path: String) throws {
         var handle: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
             let message = handle.flatMap { sqlite_nio_sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "cannot open"
@@ -101,7 +102,7 @@ final class SQLiteHandle: @unchecked Sendable {
 
     private func prepared(_ sql: String) throws -> Statement {
         if let statement = statements[sql] { return statement }
-        guard let db else { throw SQLiteFailure(code: SQLITE_MISUSE, message: "connection closed") }
+        guard let db else { throw SQLiteFailure.misuse("connection closed") }
         var stmt: OpaquePointer?
         let status = sqlite_nio_sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
         guard status == SQLITE_OK, let stmt else {
@@ -175,6 +176,9 @@ struct SQLiteFailure: Error, CustomStringConvertible {
     let code: Int32
     let message: String
     var description: String { "sqlite error \(code): \(message)" }
+
+    /// The library used the wrong way (SQLITE_MISUSE).
+    static func misuse(_ message: String) -> SQLiteFailure { SQLiteFailure(code: SQLITE_MISUSE, message: message) }
 }
 
 /// The column names of one statement's rows, shared by all of them.
@@ -211,12 +215,12 @@ final class SQLiteWorker: Sendable {
     }
 
     /// Opens the file on a new thread and runs `setup` there first.
-    static func open(path: String, readOnly: Bool = false, setup: [String]) async throws -> SQLiteWorker {
+    static func open(path: String, setup: [String]) async throws -> SQLiteWorker {
         let thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
         do {
             let handle = try await thread.runIfActive {
-                let handle = try SQLiteHandle(path: path, readOnly: readOnly)
+                let handle = try SQLiteHandle(path: path)
                 for statement in setup { _ = try handle.execute(statement, []) }
                 return handle
             }
@@ -260,11 +264,13 @@ final class WALSync: Sendable {
     private let eventLoop: any EventLoop
     /// Results waiting for the next sync, and whether a sync is queued or running.
     private let waiting = Mutex<(results: [[Finish]], syncing: Bool)>(([], false))
+    private let logger: Logger
     /// Syncs done so far.
     let syncs = Atomic<Int>(0)
 
-    init(databasePath: String) {
+    init(databasePath: String, logger: Logger) {
         self.path = databasePath + "-wal"
+        self.logger = logger
         self.thread = NIOThreadPool(numberOfThreads: 1)
         self.eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         thread.start()
@@ -297,6 +303,8 @@ final class WALSync: Sendable {
                 syncs.add(1, ordering: .relaxed)
                 failure = nil
             } catch {
+                // The batches committed, but may not survive a power cut: their answers are errors.
+                logger.critical("sqlite: syncing the write-ahead log failed", metadata: ["error": "\(error)"])
                 failure = error
             }
             for results in batch { for complete in results { complete(failure) } }

@@ -47,7 +47,9 @@ extension SQLiteStore {
     }
 
     public func complete(_ outcome: SendOutcome) async throws -> Bool {
-        try await db.deferredWrite { tx in
+        let events = try EncodedEvents(outcome.events)
+        let fallbackEvents = try EncodedEvents(outcome.fallback?.events ?? [])
+        return try await db.deferredWrite { tx in
             // Only the lease holder's outcome counts: the flag `own` gates every write after it.
             let closed = tx.enqueue(
                 "UPDATE jobs SET done = 1, lease_until = NULL WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
@@ -68,10 +70,7 @@ extension SQLiteStore {
                  .flag(outcome.status.rank >= 1 && !outcome.status.isFailure && outcome.status != .canceled), at,
                  .flag(reached), at, .flag(outcome.status == .read), at, .flag(outcome.status.isFailure), at,
                  .text(outcome.deliveryID)])
-            if !outcome.events.isEmpty {
-                let (values, binds) = try Self.eventValues(outcome.events)
-                tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE \(own)", binds)
-            }
+            Self.insert(tx, events: events, when: own)
             if let fallback = outcome.fallback {
                 // The next step is queued only while the verification is pending, unexpired and has
                 // sends left; the conditions are read before the count moves.
@@ -89,12 +88,7 @@ extension SQLiteStore {
                 tx.enqueue(
                     "INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(condition)",
                     [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)] + conditionBinds)
-                if !fallback.events.isEmpty {
-                    let (values, binds) = try Self.eventValues(fallback.events)
-                    tx.enqueue(
-                        "INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) SELECT * FROM (VALUES \(values)) WHERE \(condition)",
-                        binds + conditionBinds)
-                }
+                Self.insert(tx, events: fallbackEvents, when: condition, gateBinds: conditionBinds)
                 tx.enqueue(
                     """
                     UPDATE verifications SET sends_used = sends_used + 1, channel = ?, plan_index = ?, updated_at = ?
@@ -137,7 +131,8 @@ extension SQLiteStore {
     }
 
     public func applyReceipt(deliveryID: String, status: DeliveryStatus, at: Date, error: String?, events: [Event], unusableUntil: Date?) async throws -> Delivery? {
-        try await db.inlineWrite { tx in
+        let encoded = try EncodedEvents(events)
+        return try await db.inlineWrite { tx in
             guard let row = try tx.execute("SELECT * FROM deliveries WHERE id = ?", [.text(deliveryID)]).first else { return nil }
             var d = try StoredRecords.delivery(row)
             guard d.apply(status, at: at, error: error) else { return d }
@@ -156,7 +151,7 @@ extension SQLiteStore {
             } else if d.status.reachedPhone {
                 Self.rememberWorked(tx, deliveryID: d.id, at: at)
             }
-            try Self.insert(tx, events: events)
+            Self.insert(tx, events: encoded)
             return d
         }
     }

@@ -294,22 +294,21 @@ extension SQLiteStore {
             [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
     }
 
-    /// Events with their data already in JSON: encoding is done before a unit reaches the
-    /// writer's thread, which every write waits for.
+    /// Events as the `VALUES` placeholders and binds of an insert, their data already in JSON:
+    /// encoding is done before a unit reaches the writer's thread, which every write waits for.
     struct EncodedEvents: Sendable {
         let values: String
         let binds: [SQLiteData]
-        init(_ events: [Event]) throws { (values, binds) = try eventValues(events) }
-    }
 
-    /// The `VALUES` placeholders and binds of events.
-    static func eventValues(_ events: [Event]) throws -> (String, [SQLiteData]) {
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(events.count * 6)
-        for e in events {
-            binds += [.text(e.id), .text(e.tenantID), .text(e.verificationID), .text(e.type), .ms(e.createdAt), .text(try JSONColumn.encode(e.data))]
+        init(_ events: [Event]) throws {
+            var binds: [SQLiteData] = []
+            binds.reserveCapacity(events.count * 6)
+            for e in events {
+                binds += [.text(e.id), .text(e.tenantID), .text(e.verificationID), .text(e.type), .ms(e.createdAt), .text(try JSONColumn.encode(e.data))]
+            }
+            self.values = Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ",")
+            self.binds = binds
         }
-        return (Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ","), binds)
     }
 
     /// Inserts events; with `gate`, only when that SQL condition holds as the statement runs.
@@ -318,12 +317,13 @@ extension SQLiteStore {
         insert(tx, events: try EncodedEvents(events), when: gate)
     }
 
-    /// Inserts events encoded beforehand; with `gate`, only when that SQL condition holds.
-    static func insert(_ tx: SQLiteExecutor.Tx, events: EncodedEvents, when gate: String? = nil) {
+    /// Inserts events encoded beforehand; with `gate`, only when that SQL condition holds (its
+    /// `?` placeholders bound to `gateBinds`, after the events' own).
+    static func insert(_ tx: SQLiteExecutor.Tx, events: EncodedEvents, when gate: String? = nil, gateBinds: [SQLiteData] = []) {
         guard !events.binds.isEmpty else { return }
-        let (values, binds) = (events.values, events.binds)
+        let values = events.values
         let rows = gate.map { "SELECT * FROM (VALUES \(values)) WHERE \($0)" } ?? "VALUES \(values)"
-        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) " + rows, binds)
+        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) " + rows, events.binds + gateBinds)
     }
 
     static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {

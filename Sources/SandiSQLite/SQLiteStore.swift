@@ -67,9 +67,10 @@ public final class SQLiteStore: SandiStore {
             "PRAGMA cache_size = -65536",
             "CREATE TEMP TABLE unit_flags (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
         ])
-        let sync = durable ? WALSync(databasePath: path) : nil
+        let sync = durable ? WALSync(databasePath: path, logger: logger) : nil
         let writer = SQLiteExecutor(writer: connection, maxBatch: options.maxBatch, durability: sync, logger: logger)
         var readers: [SQLiteWorker] = []
+        var checkpointer: Checkpointer?
         do {
             if options.migrate {
                 try await SQLiteStore(db: writer, readers: [], checkpointer: nil, path: path).migrate()
@@ -77,16 +78,18 @@ public final class SQLiteStore: SandiStore {
             for _ in 0..<max(0, options.readConnections) {
                 readers.append(try await SQLiteWorker.open(path: path, setup: ["PRAGMA query_only = ON"]))
             }
+            let pages = max(1, options.checkpointPages)
+            let opened = Checkpointer(worker: try await SQLiteWorker.open(path: path, setup: []), threshold: pages, limit: pages * 10)
+            checkpointer = opened
+            try await connection.run { $0.checkpoint(with: opened) }
+            return SQLiteStore(db: writer, readers: readers, checkpointer: opened, path: path)
         } catch {
             for reader in readers { try? await reader.close() }
             try? await connection.close()
+            try? await checkpointer?.close()
             try? await sync?.close()
             throw error
         }
-        let checkpointer = Checkpointer(worker: try await SQLiteWorker.open(path: path, setup: []),
-                                        threshold: max(1, options.checkpointPages), limit: max(1, options.checkpointPages) * 10)
-        try await connection.run { $0.checkpoint(with: checkpointer) }
-        return SQLiteStore(db: writer, readers: readers, checkpointer: checkpointer, path: path)
     }
 
     /// The applied schema version and the versions still to apply.
