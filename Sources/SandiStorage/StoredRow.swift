@@ -1,5 +1,5 @@
 public import Foundation
-import SandiCore
+public import SandiCore
 
 /// A row as a SQL storage adapter read it: the two primitives every adapter provides, and typed
 /// readers built on them. Decoding of domain records from rows is shared (``StoredRecords``), so
@@ -53,6 +53,12 @@ public enum JSONColumn {
     /// The JSON text of a value.
     public static func encode<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// The JSON text of an object of JSON values (event data): the same text as the generic
+    /// encoder, written directly.
+    public static func encode(_ object: [String: JSONValue]) throws -> String {
+        try JSONValue.sortedJSONText(object)
     }
 
     /// A value from its JSON text.

@@ -53,8 +53,11 @@ public enum Rollups {
     /// The deltas of a batch of sealed records, merged per bucket, tenant, metric and dimension.
     public static func deltas(for records: [AuditRecord]) -> [RollupDelta] {
         var merged: [RollupDelta: (Int64, Double)] = [:]
+        let decoder = JSONDecoder()
         for record in records {
-            guard let data = try? JSONDecoder().decode(JSONValue.self, from: Data(record.data.utf8)).objectValue else { continue }
+            // Only the events that count are decoded, and only the fields the counting reads.
+            guard countedTypes.contains(record.type),
+                  let data = try? decoder.decode(Fields.self, from: Data(record.data.utf8)) else { continue }
             for (metric, dimension, total) in contributions(type: record.type, data: data) {
                 let seconds = record.createdAtMillis / 1000
                 for span in spans {
@@ -73,35 +76,69 @@ public enum Rollups {
         }.sorted { ($0.bucket, $0.span, $0.tenantID, $0.metric, $0.dimension) < ($1.bucket, $1.span, $1.tenantID, $1.metric, $1.dimension) }
     }
 
+    /// The event types that add to the aggregates.
+    static let countedTypes: Set<String> = [
+        "verification.created", "verification.approved", "verification.check_failed", "verification.locked", "verification.blocked",
+        "rate_limit.hit", "fraud.prefix_blocked", "delivery.sent", "delivery.delivered", "delivery.failed", "delivery.fallback",
+        "grant.redeemed",
+    ]
+
+    /// The fields of an event's data that the counting reads. A field of another type than the
+    /// one expected reads as absent, as the rest of the event still counts.
+    struct Fields: Decodable {
+        var purpose, country, `operator`, key, channel, provider, from, to: String?
+        var enforced, undeliverable: Bool?
+        var latencyMs: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case purpose, country, `operator`, key, channel, provider, from, to, enforced, undeliverable
+            case latencyMs = "latency_ms"
+        }
+
+        init(purpose: String? = nil, country: String? = nil, operator: String? = nil, key: String? = nil, channel: String? = nil,
+             provider: String? = nil, from: String? = nil, to: String? = nil, enforced: Bool? = nil, undeliverable: Bool? = nil, latencyMs: Double? = nil) {
+            (self.purpose, self.country, self.operator, self.key, self.channel, self.provider) = (purpose, country, `operator`, key, channel, provider)
+            (self.from, self.to, self.enforced, self.undeliverable, self.latencyMs) = (from, to, enforced, undeliverable, latencyMs)
+        }
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func field<T: Decodable>(_ key: CodingKeys, _ type: T.Type) -> T? {
+                guard c.contains(key) else { return nil }
+                return (try? c.decodeIfPresent(type, forKey: key)) ?? nil
+            }
+            self.init(purpose: field(.purpose, String.self), country: field(.country, String.self), operator: field(.operator, String.self),
+                      key: field(.key, String.self), channel: field(.channel, String.self), provider: field(.provider, String.self),
+                      from: field(.from, String.self), to: field(.to, String.self), enforced: field(.enforced, Bool.self),
+                      undeliverable: field(.undeliverable, Bool.self), latencyMs: field(.latencyMs, Double.self))
+        }
+    }
+
     /// (metric, dimension, measure) of one event.
-    static func contributions(type: String, data: [String: JSONValue]) -> [(String, String, Double)] {
-        func text(_ key: String) -> String { data[key]?.stringValue ?? "" }
-        let route = text("channel") + "|" + text("provider")
+    static func contributions(type: String, data: Fields) -> [(String, String, Double)] {
+        let route = (data.channel ?? "") + "|" + (data.provider ?? "")
         switch type {
         case "verification.created":
-            return [("verifications", text("purpose"), 0), ("verifications.country", text("country"), 0),
-                    ("verifications.operator", text("operator").isEmpty ? "unknown" : text("operator"), 0)]
-        case "verification.approved": return [("approved", text("purpose"), 0)]
+            return [("verifications", data.purpose ?? "", 0), ("verifications.country", data.country ?? "", 0),
+                    ("verifications.operator", (data.operator ?? "").isEmpty ? "unknown" : data.operator ?? "", 0)]
+        case "verification.approved": return [("approved", data.purpose ?? "", 0)]
         case "verification.check_failed": return [("check_failed", "", 0)]
         case "verification.locked": return [("locked", "", 0)]
         case "verification.blocked": return [("blocked", "", 0)]
-        case "rate_limit.hit" where data["enforced"] != .bool(false): return [("rate_limited", text("key"), 0)]
-        case "fraud.prefix_blocked" where data["enforced"] != .bool(false): return [("prefix_blocked", "", 0)]
+        case "rate_limit.hit" where data.enforced != false: return [("rate_limited", data.key ?? "", 0)]
+        case "fraud.prefix_blocked" where data.enforced != false: return [("prefix_blocked", "", 0)]
         case "delivery.sent": return [("sends", route, 0)]
         case "delivery.delivered":
             var out: [(String, String, Double)] = []
-            let seconds = data["latency_ms"].flatMap { value -> Double? in
-                if case .number(let ms) = value { return ms / 1000 }
-                return nil
-            }
+            let seconds = data.latencyMs.map { $0 / 1000 }
             out.append(("delivered", route, seconds ?? 0))
             if let seconds { out.append(("delivery_latency", latencyBucket(seconds), seconds)) }
-            if !text("country").isEmpty { out.append(("delivered.country", text("country"), 0)) }
-            if !text("operator").isEmpty { out.append(("delivered.operator", text("operator"), 0)) }
+            if let country = data.country, !country.isEmpty { out.append(("delivered.country", country, 0)) }
+            if let op = data.operator, !op.isEmpty { out.append(("delivered.operator", op, 0)) }
             return out
         case "delivery.failed":
-            return [(data["undeliverable"] == .bool(true) ? "undeliverable" : "failed", route, 0)]
-        case "delivery.fallback": return [("fallbacks", text("from") + ">" + text("to"), 0)]
+            return [(data.undeliverable == true ? "undeliverable" : "failed", route, 0)]
+        case "delivery.fallback": return [("fallbacks", (data.from ?? "") + ">" + (data.to ?? ""), 0)]
         case "grant.redeemed": return [("grants_redeemed", "", 0)]
         default: return []
         }

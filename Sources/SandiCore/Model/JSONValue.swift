@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value, for event data and for reading request bodies field by field.
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
@@ -9,18 +11,20 @@ public enum JSONValue: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Each miss below throws (the Decoder API cannot tell a value's kind), so the most common
+        // kinds are tried first: strings, then numbers, then objects.
         if container.decodeNil() {
             self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
-            self = .array(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .array(try container.decode([JSONValue].self))
         }
     }
 
@@ -49,4 +53,87 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+extension JSONValue {
+    /// The JSON text of this value, byte for byte as `JSONEncoder` with `.sortedKeys` writes it
+    /// (keys in UTF-8 order, `/` escaped, integral numbers without a fraction), written directly
+    /// instead of through `Codable`: event data is encoded on every write of the hot paths.
+    public func sortedJSONText() throws -> String {
+        var writer = SortedJSONWriter()
+        try writer.write(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// The JSON text of an object, as ``sortedJSONText()``.
+    public static func sortedJSONText(_ object: [String: JSONValue]) throws -> String {
+        var writer = SortedJSONWriter()
+        try writer.write(object)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+}
+
+private struct SortedJSONWriter {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(256) }
+
+    mutating func write(_ value: JSONValue) throws {
+        switch value {
+        case .null: bytes.append(contentsOf: "null".utf8)
+        case .bool(let flag): bytes.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .number(let number): try write(number)
+        case .string(let text): write(text)
+        case .array(let items):
+            bytes.append(UInt8(ascii: "["))
+            for (index, item) in items.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                try write(item)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object): try write(object)
+        }
+    }
+
+    mutating func write(_ object: [String: JSONValue]) throws {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, key) in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(key)
+            bytes.append(UInt8(ascii: ":"))
+            try write(object[key]!)
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    mutating func write(_ number: Double) throws {
+        // As ``JSONValue/encode(to:)``: integral values as integers, others as JSONEncoder writes
+        // a Double (rare in event data; its exact formatting is left to the encoder).
+        if number == number.rounded(), abs(number) < 9e15 {
+            bytes.append(contentsOf: String(Int64(number)).utf8)
+        } else {
+            bytes.append(contentsOf: try JSONEncoder().encode(number))
+        }
+    }
+
+    mutating func write(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
+            case UInt8(ascii: "/"): bytes.append(contentsOf: [0x5C, 0x2F])
+            case 0x08: bytes.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
 }
