@@ -186,7 +186,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SandiStorageTests",
-            dependencies: ["SandiCore", "SandiTesting", "SandiSQLite", "SandiPostgres"],
+            dependencies: ["SandiCore", "SandiStorage", "SandiTesting", "SandiSQLite", "SandiPostgres"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 public import Foundation
 public import SandiCore
+import Synchronization
 
 /// Domain records from the rows of Sandi's tables: one decoder per table, shared by every SQL
 /// adapter (the column names are the same in each schema).
@@ -13,6 +14,13 @@ public enum StoredRecords {
 
     /// The columns of a security notice.
     public static let noticeColumns = "id, tenant_id, verification_id, kind, channel, to_number, country, operator, locale, purpose, created_at, status, attempts"
+
+    // A verification's plan, context and risk never change once written, and their texts repeat
+    // (a tenant has few plans and few risk outcomes; many apps send no context), so each text is
+    // decoded once. Every check reads its verification twice (before and after the update).
+    static let plans = ColumnMemo<DeliveryPlan>()
+    static let contexts = ColumnMemo<ClientContext>()
+    static let risks = ColumnMemo<RiskAssessment>()
 
     /// A verification (without its deliveries).
     public static func verification(_ row: some StoredRow) throws -> Verification {
@@ -28,13 +36,13 @@ public enum StoredRecords {
             digest: CodeDigest(keyID: try row.string("code_key_id"), mac: try row.string("code_mac")), sealed: sealed,
             status: try row.decode("status", as: VerificationStatus.self),
             channel: row.optionalString("channel").flatMap(Channel.init(rawValue:)),
-            plan: try row.json("plan", as: DeliveryPlan.self), planIndex: try row.int("plan_index"),
+            plan: try plans.decode(try row.string("plan")), planIndex: try row.int("plan_index"),
             createdAt: try row.date("created_at"), expiresAt: try row.date("expires_at"), updatedAt: try row.date("updated_at"),
             attemptsUsed: try row.int("attempts_used"), maxAttempts: try row.int("max_attempts"),
             sendsUsed: try row.int("sends_used"), maxSends: try row.int("max_sends"), resends: try row.int("resends"),
             resendAvailableAt: try row.date("resend_available_at"),
-            context: try row.json("context", as: ClientContext.self),
-            risk: try row.json("risk", as: RiskAssessment.self), deliveries: [],
+            context: try contexts.decode(try row.string("context")),
+            risk: try risks.decode(try row.string("risk")), deliveries: [],
             transaction: try row.optionalString("binding").map { try JSONColumn.decode(TransactionDetails.self, $0) })
     }
 
@@ -131,4 +139,34 @@ public enum StoredRecords {
                         status: try row.decode("status", as: WebhookDelivery.Status.self), attempts: try row.int("attempts"),
                         nextAt: try row.date("next_at"), lastResult: row.optionalString("last_result"))
     }
+}
+
+/// Values decoded from JSON column texts, by text: a decode of a text seen before is a lookup.
+/// Only for columns whose decoded value depends on nothing but the text. Bounded: it starts over
+/// once it holds `capacity` texts, and longer texts than `maxLength` bytes are not kept.
+public final class ColumnMemo<Value: Decodable & Sendable>: Sendable {
+    private let entries = Mutex<[String: Value]>([:])
+    public let capacity: Int
+    public let maxLength: Int
+
+    public init(capacity: Int = 512, maxLength: Int = 1024) {
+        self.capacity = capacity
+        self.maxLength = maxLength
+    }
+
+    /// The value of a JSON text, as ``JSONColumn/decode(_:_:)`` reads it.
+    public func decode(_ text: String) throws -> Value {
+        if let known = entries.withLock({ $0[text] }) { return known }
+        let value = try JSONColumn.decode(Value.self, text)
+        if text.utf8.count <= maxLength {
+            entries.withLock { entries in
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+                entries[text] = value
+            }
+        }
+        return value
+    }
+
+    /// Texts held now.
+    public var count: Int { entries.withLock { $0.count } }
 }

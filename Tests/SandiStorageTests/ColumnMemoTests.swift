@@ -1,0 +1,25 @@
+import Foundation
+import SandiCore
+import SandiStorage
+import Testing
+
+@Suite("Decoded column memo")
+struct ColumnMemoTests {
+    @Test("gives what a decode gives, for texts seen before and new ones, and stays within its bound")
+    func memo() throws {
+        let memo = ColumnMemo<RiskAssessment>(capacity: 8, maxLength: 200)
+        let texts = (0..<20).map { #"{"action":"allow","level":"low","reasons":["r\#($0)"],"score":\#($0)}"# }
+        for round in 0..<3 {
+            for text in texts {
+                #expect(try memo.decode(text) == JSONColumn.decode(RiskAssessment.self, text), "round \(round)")
+                #expect(memo.count <= 8)
+            }
+        }
+        let long = #"{"action":"allow","level":"low","reasons":["\#(String(repeating: "x", count: 300))"],"score":1}"#
+        let before = memo.count
+        #expect(try memo.decode(long).reasons.first?.count == 300)
+        #expect(memo.count == before, "a long text is decoded, not kept")
+        #expect(throws: (any Error).self) { try memo.decode(#"{"action":"#) }
+        #expect(memo.count == before)
+    }
+}
