@@ -3,111 +3,91 @@ public import Hummingbird
 import NIOCore
 import SandiCore
 
+/// A response body built as a JSON value (written directly, not through `Codable`: these are
+/// the bodies of the hot paths).
+protocol JSONBodyValue {
+    var json: JSONValue { get }
+}
+
+extension JSONValue {
+    /// A string, or null.
+    init(_ text: String?) { self = text.map(JSONValue.string) ?? .null }
+    /// A number.
+    init(_ number: Int) { self = .number(Double(number)) }
+}
+
 /// The JSON form of a verification, exactly as the contract shows it.
-struct VerificationBody: Encodable {
+struct VerificationBody: JSONBodyValue {
     let v: Verification
     let events: [Event]?
 
-    enum Key: String, CodingKey {
-        case id, status, to, country, `operator`, purpose, user_ref, locale, code_length, channel, plan, created_at,
-             expires_at, resend_available_at, attempts_remaining, sends_remaining, risk, deliveries, events, transaction
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(v.id, forKey: .id)
-        try c.encode(v.status.rawValue, forKey: .status)
-        try c.encode(v.to, forKey: .to)
-        try c.encode(v.country, forKey: .country)
-        try c.encode(v.operator, forKey: .operator)
-        try c.encode(v.purpose.rawValue, forKey: .purpose)
-        try c.encode(v.userRef, forKey: .user_ref)
-        try c.encode(v.locale, forKey: .locale)
-        try c.encode(v.codeLength, forKey: .code_length)
-        try c.encode(v.channel?.rawValue, forKey: .channel)
-        try c.encode(v.plan.steps.map(PlanStepBody.init), forKey: .plan)
-        try c.encode(Timestamp.format(v.createdAt), forKey: .created_at)
-        try c.encode(Timestamp.format(v.expiresAt), forKey: .expires_at)
-        try c.encode(Timestamp.format(v.resendAvailableAt), forKey: .resend_available_at)
-        try c.encode(v.status == .pending ? v.attemptsRemaining : (v.status == .locked ? 0 : v.attemptsRemaining), forKey: .attempts_remaining)
-        try c.encode(v.sendsRemaining, forKey: .sends_remaining)
-        try c.encode(RiskBody(risk: v.risk), forKey: .risk)
-        if let t = v.transaction { try c.encode(["amount": t.amount, "currency": t.currency, "payee": t.payee], forKey: .transaction) }
-        try c.encode(v.deliveries.map(DeliveryBody.init), forKey: .deliveries)
-        if let events { try c.encode(events.map(EventBody.init), forKey: .events) }
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .string(v.id), "status": .string(v.status.rawValue), "to": .string(v.to), "country": JSONValue(v.country),
+            "operator": JSONValue(v.operator), "purpose": .string(v.purpose.rawValue), "user_ref": JSONValue(v.userRef),
+            "locale": .string(v.locale), "code_length": JSONValue(v.codeLength), "channel": JSONValue(v.channel?.rawValue),
+            "plan": .array(v.plan.steps.map { PlanStepBody(step: $0).json }),
+            "created_at": .string(Timestamp.format(v.createdAt)), "expires_at": .string(Timestamp.format(v.expiresAt)),
+            "resend_available_at": .string(Timestamp.format(v.resendAvailableAt)),
+            "attempts_remaining": JSONValue(v.status == .locked ? 0 : v.attemptsRemaining), "sends_remaining": JSONValue(v.sendsRemaining),
+            "risk": RiskBody(risk: v.risk).json, "deliveries": .array(v.deliveries.map { DeliveryBody(d: $0).json }),
+        ]
+        if let t = v.transaction { o["transaction"] = .object(["amount": .string(t.amount), "currency": .string(t.currency), "payee": .string(t.payee)]) }
+        if let events { o["events"] = .array(events.map { EventBody(e: $0).json }) }
+        return .object(o)
     }
 }
 
-struct PlanStepBody: Encodable {
+struct PlanStepBody: JSONBodyValue {
     let step: PlanStep
-    enum Key: String, CodingKey { case channel, timeout_s }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(step.channel.rawValue, forKey: .channel)
-        try c.encodeIfPresent(step.timeoutSeconds, forKey: .timeout_s)
+    var json: JSONValue {
+        var o: [String: JSONValue] = ["channel": .string(step.channel.rawValue)]
+        if let timeout = step.timeoutSeconds { o["timeout_s"] = JSONValue(timeout) }
+        return .object(o)
     }
 }
 
-struct RiskBody: Encodable {
+struct RiskBody: JSONBodyValue {
     let risk: RiskAssessment
-    enum Key: String, CodingKey { case level, score, action, reasons, recorded_action }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(risk.level, forKey: .level)
-        try c.encode(risk.score, forKey: .score)
-        try c.encode(risk.action.rawValue, forKey: .action)
-        try c.encode(risk.reasons, forKey: .reasons)
-        try c.encodeIfPresent(risk.recordedAction?.rawValue, forKey: .recorded_action)
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "level": .string(risk.level), "score": JSONValue(risk.score), "action": .string(risk.action.rawValue),
+            "reasons": .array(risk.reasons.map(JSONValue.string)),
+        ]
+        if let recorded = risk.recordedAction { o["recorded_action"] = .string(recorded.rawValue) }
+        return .object(o)
     }
 }
 
-struct DeliveryBody: Encodable {
+struct DeliveryBody: JSONBodyValue {
     let d: Delivery
-    enum Key: String, CodingKey { case id, channel, provider, status, queued_at, sent_at, delivered_at, read_at, failed_at, error }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(d.id, forKey: .id)
-        try c.encode(d.channel.rawValue, forKey: .channel)
-        try c.encode(d.provider, forKey: .provider)
-        try c.encode(d.status.rawValue, forKey: .status)
-        try c.encode(Timestamp.format(d.queuedAt), forKey: .queued_at)
-        try c.encode(d.sentAt.map(Timestamp.format), forKey: .sent_at)
-        try c.encode(d.deliveredAt.map(Timestamp.format), forKey: .delivered_at)
-        try c.encodeIfPresent(d.readAt.map(Timestamp.format), forKey: .read_at)
-        try c.encodeIfPresent(d.failedAt.map(Timestamp.format), forKey: .failed_at)
-        try c.encode(d.error, forKey: .error)
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .string(d.id), "channel": .string(d.channel.rawValue), "provider": .string(d.provider), "status": .string(d.status.rawValue),
+            "queued_at": .string(Timestamp.format(d.queuedAt)), "sent_at": JSONValue(d.sentAt.map(Timestamp.format)),
+            "delivered_at": JSONValue(d.deliveredAt.map(Timestamp.format)), "error": JSONValue(d.error),
+        ]
+        if let read = d.readAt { o["read_at"] = .string(Timestamp.format(read)) }
+        if let failed = d.failedAt { o["failed_at"] = .string(Timestamp.format(failed)) }
+        return .object(o)
     }
 }
 
-struct EventBody: Encodable {
+struct EventBody: JSONBodyValue {
     let e: Event
-    enum Key: String, CodingKey { case id, type, created_at, data }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(e.id, forKey: .id)
-        try c.encode(e.type, forKey: .type)
-        try c.encode(Timestamp.format(e.createdAt), forKey: .created_at)
-        try c.encode(e.data, forKey: .data)
+    var json: JSONValue {
+        .object(["id": .string(e.id), "type": .string(e.type), "created_at": .string(Timestamp.format(e.createdAt)), "data": .object(e.data)])
     }
 }
 
-struct CheckBody: Encodable {
+struct CheckBody: JSONBodyValue {
     let r: CheckResult
-    enum Key: String, CodingKey { case verification_id, valid, status, attempts_remaining, grant }
-    enum GrantKey: String, CodingKey { case token, expires_at }
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(r.verificationID, forKey: .verification_id)
-        try c.encode(r.valid, forKey: .valid)
-        try c.encode(r.status.rawValue, forKey: .status)
-        try c.encode(r.attemptsRemaining, forKey: .attempts_remaining)
-        if let grant = r.grant {
-            var g = c.nestedContainer(keyedBy: GrantKey.self, forKey: .grant)
-            try g.encode(grant.token, forKey: .token)
-            try g.encode(Timestamp.format(grant.expiresAt), forKey: .expires_at)
-        } else {
-            try c.encodeNil(forKey: .grant)
-        }
+    var json: JSONValue {
+        .object([
+            "verification_id": .string(r.verificationID), "valid": .bool(r.valid), "status": .string(r.status.rawValue),
+            "attempts_remaining": JSONValue(r.attemptsRemaining),
+            "grant": r.grant.map { .object(["token": .string($0.token), "expires_at": .string(Timestamp.format($0.expiresAt))]) } ?? .null,
+        ])
     }
 }
 
@@ -117,5 +97,12 @@ public struct JSONResponse {
     public static func make(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
         let data = try JSONCoding.encoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// A body built as a JSON value, written directly (keys sorted, `/` not escaped, as the
+    /// shared encoder writes them).
+    static func make(_ status: HTTPResponse.Status, _ body: some JSONBodyValue) throws -> Response {
+        let bytes = try body.json.sortedJSONBytes(escapingSlashes: false)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 }

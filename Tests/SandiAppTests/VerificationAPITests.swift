@@ -28,6 +28,9 @@ struct VerificationAPITests {
             guard case .array(let deliveries)? = v["deliveries"], case .object(let d)? = deliveries.first else { throw TestFailure("deliveries") }
             #expect(d["id"]?.stringValue?.hasPrefix("dlv_") == true && d["status"] == "queued" && d["provider"] == "simulator")
             #expect(d["error"] == .null && d["sent_at"] == .null)
+            #expect(Set(v.keys) == ["id", "status", "to", "country", "operator", "purpose", "user_ref", "locale", "code_length", "channel", "plan",
+                                    "created_at", "expires_at", "resend_available_at", "attempts_remaining", "sends_remaining", "risk", "deliveries"])
+            #expect(Set(d.keys) == ["id", "channel", "provider", "status", "queued_at", "sent_at", "delivered_at", "error"])
             #expect(!answer.text.contains("code\":\""), "the code is never in an API answer")
         }
     }

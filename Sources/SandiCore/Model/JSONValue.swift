@@ -65,6 +65,14 @@ extension JSONValue {
         return String(decoding: writer.bytes, as: UTF8.self)
     }
 
+    /// The UTF-8 bytes of ``sortedJSONText()``; without `escapingSlashes`, `/` is written as is
+    /// (as the encoder's `.withoutEscapingSlashes` does).
+    public func sortedJSONBytes(escapingSlashes: Bool = true) throws -> [UInt8] {
+        var writer = SortedJSONWriter(escapingSlashes: escapingSlashes)
+        try writer.write(self)
+        return writer.bytes
+    }
+
     /// The JSON text of an object, as ``sortedJSONText()``.
     public static func sortedJSONText(_ object: [String: JSONValue]) throws -> String {
         var writer = SortedJSONWriter()
@@ -75,8 +83,12 @@ extension JSONValue {
 
 private struct SortedJSONWriter {
     var bytes: [UInt8] = []
+    let escapingSlashes: Bool
 
-    init() { bytes.reserveCapacity(256) }
+    init(escapingSlashes: Bool = true) {
+        self.escapingSlashes = escapingSlashes
+        bytes.reserveCapacity(256)
+    }
 
     mutating func write(_ value: JSONValue) throws {
         switch value {
@@ -122,7 +134,7 @@ private struct SortedJSONWriter {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5C, 0x22])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5C, 0x5C])
-            case UInt8(ascii: "/"): bytes.append(contentsOf: [0x5C, 0x2F])
+            case UInt8(ascii: "/") where escapingSlashes: bytes.append(contentsOf: [0x5C, 0x2F])
             case 0x08: bytes.append(contentsOf: [0x5C, UInt8(ascii: "b")])
             case 0x0C: bytes.append(contentsOf: [0x5C, UInt8(ascii: "f")])
             case 0x0A: bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
