@@ -433,7 +433,6 @@ public struct VerificationService: Sendable {
         case .approved(let after):
             metrics.checked(purpose: verification.purpose, outcome: "approved")
             let settings = try await riskSettings.settings(tenantID: verification.tenantID).settings
-            try await recordApproval(verification, settings: settings, at: now)
             var kind: NoticeKind? = verification.purpose == .passwordReset ? .passwordReset : verification.purpose == .phoneChange ? .phoneChange : nil
             // A registered user's number changes through the phone change flow, which tells the
             // old number when the change completes; one code approved changes nothing yet.
@@ -441,9 +440,13 @@ public struct VerificationService: Sendable {
                 let key = UserAccount.key(tenantID: verification.tenantID, userRef: user)
                 if try await store.riskStates(prefix: key, now: now, limit: 1)[key] != nil { kind = nil }
             }
+            // What the approval teaches the risk engine and the security notice touch different
+            // state: both are asked for at once, so they share a commit (and one wait for the disk).
+            async let learned: Void = recordApproval(verification, settings: settings, at: now)
             if let kind, settings.notifications.afterApproval {
                 try await queueNotice(kind, for: verification, used: verification.channel)
             }
+            try await learned
             return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
                                grant: issued.map { ($0.token, $0.grant.expiresAt) })
         case .rejected(let after):
