@@ -8,9 +8,9 @@ extension SQLiteStore {
 
     public func create(_ creation: VerificationCreation) async throws -> CreationOutcome {
         let v = creation.verification
-        let plan = try JSONColumn.encode(v.plan)
-        let context = try JSONColumn.encode(v.context)
-        let risk = try JSONColumn.encode(v.risk)
+        let plan = try StoredRecords.planTexts.encode(v.plan)
+        let context = try StoredRecords.contextTexts.encode(v.context)
+        let risk = try StoredRecords.riskTexts.encode(v.risk)
         let binding = try v.transaction.map(JSONColumn.encode)
         let events = try EncodedEvents(creation.events)
         let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000

@@ -141,32 +141,78 @@ public enum StoredRecords {
     }
 }
 
-/// Values decoded from JSON column texts, by text: a decode of a text seen before is a lookup.
-/// Only for columns whose decoded value depends on nothing but the text. Bounded: it starts over
-/// once it holds `capacity` texts, and longer texts than `maxLength` bytes are not kept.
-public final class ColumnMemo<Value: Decodable & Sendable>: Sendable {
-    private let entries = Mutex<[String: Value]>([:])
+/// Values made from keys, kept by key: a key seen before is a lookup. Bounded: it starts over once
+/// it holds `capacity` keys.
+public final class BoundedMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let entries = Mutex<[Key: Value]>([:])
     public let capacity: Int
-    public let maxLength: Int
 
-    public init(capacity: Int = 512, maxLength: Int = 1024) {
+    public init(capacity: Int) {
         self.capacity = capacity
-        self.maxLength = maxLength
     }
 
-    /// The value of a JSON text, as ``JSONColumn/decode(_:_:)`` reads it.
-    public func decode(_ text: String) throws -> Value {
-        if let known = entries.withLock({ $0[text] }) { return known }
-        let value = try JSONColumn.decode(Value.self, text)
-        if text.utf8.count <= maxLength {
+    /// The value kept for `key`, or the one `make` gives, kept when `keep` says so.
+    public func value(for key: Key, keep: (Value) -> Bool, make: (Key) throws -> Value) rethrows -> Value {
+        if let known = entries.withLock({ $0[key] }) { return known }
+        let value = try make(key)
+        if keep(value) {
             entries.withLock { entries in
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-                entries[text] = value
+                entries[key] = value
             }
         }
         return value
     }
 
-    /// Texts held now.
+    /// Keys held now.
     public var count: Int { entries.withLock { $0.count } }
+}
+
+/// Values decoded from JSON column texts, by text: a decode of a text seen before is a lookup.
+/// Only for columns whose decoded value depends on nothing but the text. Texts longer than
+/// `maxLength` bytes are decoded, not kept.
+public final class ColumnMemo<Value: Decodable & Sendable>: Sendable {
+    private let memo: BoundedMemo<String, Value>
+    public let maxLength: Int
+
+    public init(capacity: Int = 512, maxLength: Int = 1024) {
+        memo = BoundedMemo(capacity: capacity)
+        self.maxLength = maxLength
+    }
+
+    /// The value of a JSON text, as ``JSONColumn/decode(_:_:)`` reads it.
+    public func decode(_ text: String) throws -> Value {
+        try memo.value(for: text, keep: { _ in text.utf8.count <= maxLength }) { try JSONColumn.decode(Value.self, $0) }
+    }
+
+    /// Texts held now.
+    public var count: Int { memo.count }
+}
+
+/// JSON column texts of values, by value: the encoding of a value seen before is a lookup (the
+/// text, with sorted keys, depends on nothing but the value). Texts longer than `maxLength` bytes
+/// are not kept.
+public final class EncodedColumnMemo<Value: Encodable & Hashable & Sendable>: Sendable {
+    private let memo: BoundedMemo<Value, String>
+    public let maxLength: Int
+
+    public init(capacity: Int = 512, maxLength: Int = 1024) {
+        memo = BoundedMemo(capacity: capacity)
+        self.maxLength = maxLength
+    }
+
+    /// The JSON text of a value, as ``JSONColumn/encode(_:)`` writes it.
+    public func encode(_ value: Value) throws -> String {
+        try memo.value(for: value, keep: { $0.utf8.count <= maxLength }) { try JSONColumn.encode($0) }
+    }
+
+    /// Values held now.
+    public var count: Int { memo.count }
+}
+
+extension StoredRecords {
+    // The texts of a new verification's plan, context and risk (the same few values repeat).
+    public static let planTexts = EncodedColumnMemo<DeliveryPlan>()
+    public static let contextTexts = EncodedColumnMemo<ClientContext>()
+    public static let riskTexts = EncodedColumnMemo<RiskAssessment>()
 }

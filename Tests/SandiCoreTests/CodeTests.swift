@@ -126,8 +126,15 @@ struct HashingTests {
 
     @Test("identifiers: well formed, unguessable, and in creation order (so indexes insert them side by side)")
     func identifiersSortByTime() {
+        let before = Identifier.timePrefix(Date())
         let ids = (0..<1000).map { _ in Identifier.make(.verification) }
+        let after = Identifier.timePrefix(Date())
         #expect(Set(ids).count == 1000)
+        #expect(ids.allSatisfy { String($0.dropFirst(4).prefix(10)) >= before && String($0.dropFirst(4).prefix(10)) <= after })
+        // 128 random bits: 25 characters of 5 bits, then one of 3 (so the last is one of 8).
+        let alphabet = Set("0123456789abcdefghjkmnpqrstvwxyz")
+        #expect(Set(ids.flatMap { $0.dropFirst(14).prefix(25) }) == alphabet)
+        #expect(Set(ids.compactMap(\.last)) == Set("048cgmrw"))
         for id in ids { #expect(Identifier.isWellFormed(id, as: .verification) && id.count == 4 + 10 + 26) }
         #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1)) < Identifier.timePrefix(Date(timeIntervalSince1970: 2)))
         #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000)) < Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000.001)))

@@ -23,3 +23,22 @@ struct ColumnMemoTests {
         #expect(memo.count == before)
     }
 }
+
+@Suite("Encoded column memo")
+struct EncodedColumnMemoTests {
+    @Test("gives the encoder's text for values seen before and new ones, and stays within its bound")
+    func memo() throws {
+        let memo = EncodedColumnMemo<DeliveryPlan>(capacity: 4, maxLength: 120)
+        let plans = (0..<10).map { DeliveryPlan(steps: [PlanStep(channel: .whatsapp, timeoutSeconds: 30 + $0), PlanStep(channel: .sms)]) }
+        for _ in 0..<3 {
+            for plan in plans {
+                #expect(try memo.encode(plan) == JSONColumn.encode(plan))
+                #expect(memo.count <= 4)
+            }
+        }
+        let long = DeliveryPlan(steps: Array(repeating: PlanStep(channel: .voice, timeoutSeconds: 60), count: 12))
+        let before = memo.count
+        #expect(try memo.encode(long) == JSONColumn.encode(long))
+        #expect(memo.count == before, "a long text is not kept")
+    }
+}

@@ -30,7 +30,39 @@ public enum Identifier {
 
     /// A new identifier of the given kind, e.g. `ver_3k9…`.
     public static func make(_ kind: Kind) -> String {
-        "\(kind.rawValue)_" + timePrefix(Date()) + randomBase32(bytes: 16)
+        // Written in place (several identifiers are made on every start): the prefix, the time
+        // prefix, then 128 random bits in 26 characters, as ``randomBase32(bytes:)`` writes 16 bytes.
+        var rng = SystemRandomNumberGenerator()
+        let random = (rng.next(), rng.next())
+        let millis = UInt64(max(0, (Date().timeIntervalSince1970 * 1000).rounded(.down)))
+        let prefix = kind.rawValue.utf8
+        return String(unsafeUninitializedCapacity: prefix.count + 37) { out in
+            var index = 0
+            for byte in prefix {
+                out[index] = byte
+                index += 1
+            }
+            out[index] = UInt8(ascii: "_")
+            index += 1
+            for shift in stride(from: 45, through: 0, by: -5) {
+                out[index] = alphabet[Int((millis >> UInt64(shift)) & 31)]
+                index += 1
+            }
+            var buffer: UInt64 = 0
+            var bits = 0
+            for byteIndex in 0..<16 {
+                let word = byteIndex < 8 ? random.0 : random.1
+                buffer = (buffer << 8) | ((word >> UInt64((byteIndex % 8) * 8)) & 0xFF)
+                bits += 8
+                while bits >= 5 {
+                    bits -= 5
+                    out[index] = alphabet[Int((buffer >> UInt64(bits)) & 31)]
+                    index += 1
+                }
+            }
+            out[index] = alphabet[Int((buffer << UInt64(5 - bits)) & 31)]
+            return index + 1
+        }
     }
 
     /// The instant in milliseconds since 1970 as 10 base32 characters (50 bits: until the year 37648).

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One step of a delivery plan: a channel, and how long to wait for a receipt before the next step.
-public struct PlanStep: Sendable, Equatable, Codable {
+public struct PlanStep: Sendable, Hashable, Codable {
     public var channel: Channel
     /// Seconds to wait for a delivery receipt before falling back; nil on the last step.
     public var timeoutSeconds: Int?
@@ -13,7 +13,7 @@ public struct PlanStep: Sendable, Equatable, Codable {
 }
 
 /// The ordered fallback plan of a verification.
-public struct DeliveryPlan: Sendable, Equatable, Codable {
+public struct DeliveryPlan: Sendable, Hashable, Codable {
     public var steps: [PlanStep]
 
     public init(steps: [PlanStep]) {

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// The request context the app backend reports for its end user.
-public struct ClientContext: Sendable, Equatable, Codable {
+public struct ClientContext: Sendable, Hashable, Codable {
     public var ip: String?
     public var deviceID: String?
     public var userAgent: String?
@@ -60,8 +60,8 @@ public struct TransactionDetails: Sendable, Equatable, Codable {
 }
 
 /// The risk assessment attached to a verification.
-public struct RiskAssessment: Sendable, Equatable, Codable {
-    public enum Action: String, Sendable, Codable { case allow, stepUp = "step_up", deny }
+public struct RiskAssessment: Sendable, Hashable, Codable {
+    public enum Action: String, Sendable, Hashable, Codable { case allow, stepUp = "step_up", deny }
     public var level: String
     public var score: Int
     public var action: Action
