@@ -18,9 +18,9 @@ public enum StoredRecords {
     // A verification's plan, context and risk never change once written, and their texts repeat
     // (a tenant has few plans and few risk outcomes; many apps send no context), so each text is
     // decoded once. Every check reads its verification twice (before and after the update).
-    static let plans = ColumnMemo<DeliveryPlan>()
-    static let contexts = ColumnMemo<ClientContext>()
-    static let risks = ColumnMemo<RiskAssessment>()
+    static let plans = BoundedMemo.decoding(DeliveryPlan.self)
+    static let contexts = BoundedMemo.decoding(ClientContext.self)
+    static let risks = BoundedMemo.decoding(RiskAssessment.self)
 
     /// A verification (without its deliveries).
     public static func verification(_ row: some StoredRow) throws -> Verification {
@@ -142,20 +142,22 @@ public enum StoredRecords {
 }
 
 /// Values made from keys, kept by key: a key seen before is a lookup. Bounded: it starts over once
-/// it holds `capacity` keys.
+/// it holds `capacity` keys, and keeps only what `keep` accepts.
 public final class BoundedMemo<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private let entries = Mutex<[Key: Value]>([:])
     public let capacity: Int
+    private let keep: @Sendable (Key, Value) -> Bool
 
-    public init(capacity: Int) {
+    public init(capacity: Int, keep: @escaping @Sendable (Key, Value) -> Bool = { _, _ in true }) {
         self.capacity = capacity
+        self.keep = keep
     }
 
-    /// The value kept for `key`, or the one `make` gives, kept when `keep` says so.
-    public func value(for key: Key, keep: (Value) -> Bool, make: (Key) throws -> Value) rethrows -> Value {
+    /// The value kept for `key`, or the one `make` gives (kept if `keep` accepts it).
+    public func value(for key: Key, make: (Key) throws -> Value) rethrows -> Value {
         if let known = entries.withLock({ $0[key] }) { return known }
         let value = try make(key)
-        if keep(value) {
+        if keep(key, value) {
             entries.withLock { entries in
                 if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
                 entries[key] = value
@@ -168,51 +170,35 @@ public final class BoundedMemo<Key: Hashable & Sendable, Value: Sendable>: Senda
     public var count: Int { entries.withLock { $0.count } }
 }
 
-/// Values decoded from JSON column texts, by text: a decode of a text seen before is a lookup.
-/// Only for columns whose decoded value depends on nothing but the text. Texts longer than
-/// `maxLength` bytes are decoded, not kept.
-public final class ColumnMemo<Value: Decodable & Sendable>: Sendable {
-    private let memo: BoundedMemo<String, Value>
-    public let maxLength: Int
-
-    public init(capacity: Int = 512, maxLength: Int = 1024) {
-        memo = BoundedMemo(capacity: capacity)
-        self.maxLength = maxLength
+extension BoundedMemo where Key == String, Value: Decodable {
+    /// Values decoded from JSON column texts, by text, for columns whose decoded value depends on
+    /// nothing but the text. Texts longer than `maxLength` bytes are decoded, not kept.
+    public static func decoding(_ type: Value.Type, capacity: Int = 512, maxLength: Int = 1024) -> BoundedMemo {
+        BoundedMemo(capacity: capacity) { text, _ in text.utf8.count <= maxLength }
     }
 
     /// The value of a JSON text, as ``JSONColumn/decode(_:_:)`` reads it.
     public func decode(_ text: String) throws -> Value {
-        try memo.value(for: text, keep: { _ in text.utf8.count <= maxLength }) { try JSONColumn.decode(Value.self, $0) }
+        try value(for: text) { try JSONColumn.decode(Value.self, $0) }
     }
-
-    /// Texts held now.
-    public var count: Int { memo.count }
 }
 
-/// JSON column texts of values, by value: the encoding of a value seen before is a lookup (the
-/// text, with sorted keys, depends on nothing but the value). Texts longer than `maxLength` bytes
-/// are not kept.
-public final class EncodedColumnMemo<Value: Encodable & Hashable & Sendable>: Sendable {
-    private let memo: BoundedMemo<Value, String>
-    public let maxLength: Int
-
-    public init(capacity: Int = 512, maxLength: Int = 1024) {
-        memo = BoundedMemo(capacity: capacity)
-        self.maxLength = maxLength
+extension BoundedMemo where Key: Encodable, Value == String {
+    /// JSON column texts of values, by value (with sorted keys, the text depends on nothing but
+    /// the value). Texts longer than `maxLength` bytes are not kept.
+    public static func encoding(_ type: Key.Type, capacity: Int = 512, maxLength: Int = 1024) -> BoundedMemo {
+        BoundedMemo(capacity: capacity) { _, text in text.utf8.count <= maxLength }
     }
 
     /// The JSON text of a value, as ``JSONColumn/encode(_:)`` writes it.
-    public func encode(_ value: Value) throws -> String {
-        try memo.value(for: value, keep: { $0.utf8.count <= maxLength }) { try JSONColumn.encode($0) }
+    public func encode(_ value: Key) throws -> String {
+        try self.value(for: value) { try JSONColumn.encode($0) }
     }
-
-    /// Values held now.
-    public var count: Int { memo.count }
 }
 
 extension StoredRecords {
     // The texts of a new verification's plan, context and risk (the same few values repeat).
-    public static let planTexts = EncodedColumnMemo<DeliveryPlan>()
-    public static let contextTexts = EncodedColumnMemo<ClientContext>()
-    public static let riskTexts = EncodedColumnMemo<RiskAssessment>()
+    public static let planTexts = BoundedMemo.encoding(DeliveryPlan.self)
+    public static let contextTexts = BoundedMemo.encoding(ClientContext.self)
+    public static let riskTexts = BoundedMemo.encoding(RiskAssessment.self)
 }

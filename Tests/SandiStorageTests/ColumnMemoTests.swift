@@ -7,7 +7,7 @@ import Testing
 struct ColumnMemoTests {
     @Test("gives what a decode gives, for texts seen before and new ones, and stays within its bound")
     func memo() throws {
-        let memo = ColumnMemo<RiskAssessment>(capacity: 8, maxLength: 200)
+        let memo = BoundedMemo.decoding(RiskAssessment.self, capacity: 8, maxLength: 200)
         let texts = (0..<20).map { #"{"action":"allow","level":"low","reasons":["r\#($0)"],"score":\#($0)}"# }
         for round in 0..<3 {
             for text in texts {
@@ -28,7 +28,7 @@ struct ColumnMemoTests {
 struct EncodedColumnMemoTests {
     @Test("gives the encoder's text for values seen before and new ones, and stays within its bound")
     func memo() throws {
-        let memo = EncodedColumnMemo<DeliveryPlan>(capacity: 4, maxLength: 120)
+        let memo = BoundedMemo.encoding(DeliveryPlan.self, capacity: 4, maxLength: 120)
         let plans = (0..<10).map { DeliveryPlan(steps: [PlanStep(channel: .whatsapp, timeoutSeconds: 30 + $0), PlanStep(channel: .sms)]) }
         for _ in 0..<3 {
             for plan in plans {
