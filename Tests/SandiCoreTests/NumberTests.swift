@@ -128,3 +128,19 @@ struct PlanMessageTests {
         }
     }
 }
+
+@Suite("Message templates")
+struct MessageTemplateTests {
+    @Test("placeholders are filled in one pass: values stay text, unknown ones stay as written")
+    func fill() {
+        #expect(MessageTemplate.fill("Kode {code} untuk {brand}. {minutes} menit.", ["code": "123456", "brand": "Acme", "minutes": "5"])
+                == "Kode 123456 untuk Acme. 5 menit.")
+        #expect(MessageTemplate.fill("{code}{code}", ["code": "1"]) == "11")
+        #expect(MessageTemplate.fill("pay {payee} ({code})", ["payee": "{code} Ltd", "code": "42"]) == "pay {code} Ltd (42)")
+        #expect(MessageTemplate.fill("{unknown} {x {code} }", ["code": "9"]) == "{unknown} {x 9 }")
+        #expect(MessageTemplate.fill("ünï {brand} 中文 {", ["brand": "Ōkami"]) == "ünï Ōkami 中文 {")
+        #expect(MessageTemplate.fill("", ["code": "1"]) == "")
+        #expect(MessageTemplate.fill("no braces", [:]) == "no braces")
+        #expect(MessageTemplate.fill("{}", ["": "empty"]) == "empty")
+    }
+}

@@ -120,9 +120,8 @@ public struct AssistantCatalog: Sendable {
     /// A reply in `language` (English when it has none), with the values filled in.
     public func reply(_ key: String, language: String, values: [String: String] = [:]) -> String {
         let table = languages[language] ?? languages["en"]
-        var text = table?.replies[key] ?? languages["en"]?.replies[key] ?? key
-        for (name, value) in values { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
-        return text
+        let text = table?.replies[key] ?? languages["en"]?.replies[key] ?? key
+        return MessageTemplate.fill(text, values)
     }
 
     /// A channel's name in `language`.

@@ -72,10 +72,7 @@ public struct MessageRenderer: Sendable {
     public func renderNotice(_ kind: NoticeKind, purpose: Purpose, locale: String, worker: String? = nil) -> String {
         let template = catalog.string("notice.\(kind.rawValue)", locale: locale) ?? "{brand}"
         let purposeText = catalog.string("purpose.\(purpose.rawValue)", locale: locale) ?? purpose.rawValue
-        return template
-            .replacingOccurrences(of: "{brand}", with: brand)
-            .replacingOccurrences(of: "{purpose}", with: purposeText)
-            .replacingOccurrences(of: "{worker}", with: worker ?? "")
+        return MessageTemplate.fill(template, ["brand": brand, "purpose": purposeText, "worker": worker ?? ""])
     }
 
     /// The text of an SMS with what phones read automatically: the Android SMS Retriever hash
@@ -99,14 +96,39 @@ public struct MessageRenderer: Sendable {
         let template = catalog.string(key, locale: locale) ?? "{code}"
         let purposeText = catalog.string("purpose.\(purpose.rawValue)", locale: locale) ?? purpose.rawValue
         let digits = code.map(String.init).joined(separator: ", ")
-        // The app's own values go in last, so a payee that happens to contain "{code}" stays text.
-        return template
-            .replacingOccurrences(of: "{code}", with: code)
-            .replacingOccurrences(of: "{digits}", with: digits)
-            .replacingOccurrences(of: "{brand}", with: brand)
-            .replacingOccurrences(of: "{purpose}", with: purposeText)
-            .replacingOccurrences(of: "{minutes}", with: String(minutes))
-            .replacingOccurrences(of: "{amount}", with: transaction?.displayAmount ?? "")
-            .replacingOccurrences(of: "{payee}", with: transaction?.payee ?? "")
+        // One pass over the template: a value is never read for placeholders, so a payee or a
+        // brand that happens to contain "{code}" stays text.
+        return MessageTemplate.fill(template, [
+            "code": code, "digits": digits, "brand": brand, "purpose": purposeText, "minutes": String(minutes),
+            "amount": transaction?.displayAmount ?? "", "payee": transaction?.payee ?? "",
+        ])
+    }
+}
+
+/// Placeholders (`{name}`) in a message template.
+public enum MessageTemplate {
+    /// The template with each `{name}` that `values` knows replaced by its value, in one pass:
+    /// values are not searched for placeholders, and unknown placeholders stay as written.
+    public static func fill(_ template: String, _ values: [String: String]) -> String {
+        let utf8 = template.utf8
+        var out = ""
+        out.reserveCapacity(utf8.count + 32)
+        var copied = utf8.startIndex
+        var cursor = utf8.startIndex
+        while let open = utf8[cursor...].firstIndex(of: UInt8(ascii: "{")) {
+            guard let close = utf8[utf8.index(after: open)...].firstIndex(of: UInt8(ascii: "}")) else { break }
+            let name = Substring(utf8[utf8.index(after: open)..<close])
+            if let value = values[String(name)] {
+                out += Substring(utf8[copied..<open])
+                out += value
+                copied = utf8.index(after: close)
+                cursor = copied
+            } else {
+                // Not a placeholder of ours: the brace is text, and the search goes on after it.
+                cursor = utf8.index(after: open)
+            }
+        }
+        out += Substring(utf8[copied...])
+        return out
     }
 }
