@@ -28,8 +28,11 @@ public final class APIKeyMiddleware<Context: RequestContext>: RouterMiddleware, 
         guard let header = request.headers[.authorization], header.utf8.count <= 256 else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        let key = parts[1].trimmingCharacters(in: .whitespaces)
-        guard !key.isEmpty else { return nil }
+        // Optional whitespace around a field value is spaces and tabs (RFC 9110, 5.6.3).
+        let raw = parts[1]
+        guard let first = raw.firstIndex(where: { $0 != " " && $0 != "\t" }),
+              let last = raw.lastIndex(where: { $0 != " " && $0 != "\t" }) else { return nil }
+        let key = String(raw[first...last])
         let hash = SecretHash.hex(key)
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[hash] }), now - hit.at < .seconds(cacheSeconds) { return hit.tenant }

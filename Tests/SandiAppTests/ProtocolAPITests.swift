@@ -10,11 +10,14 @@ struct ProtocolAPITests {
     @Test("requests without a valid key are 401 problem+json")
     func unauthorized() async throws {
         try await APIHarness.make().run { api in
-            for key in ["", "sandi_wrong", String(repeating: "x", count: 300)] {
+            for key in ["", "   ", "\t", "sandi_wrong", " sandi_wrong ", String(repeating: "x", count: 300)] {
                 let answer = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#, key: key)
                 #expect(answer.status == 401 && answer.code == "unauthorized")
                 #expect(answer.headers["Content-Type"] == "application/problem+json")
             }
+            // Spaces and tabs around the key are optional whitespace, not part of it.
+            let padded = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#, key: " \t" + api.key + "\t ")
+            #expect(padded.status == 201)
         }
     }
 
