@@ -18,6 +18,9 @@ struct ProtocolAPITests {
             // Spaces and tabs around the key are optional whitespace, not part of it.
             let padded = try await api.post("/v1/verifications", #"{"to":"+6281234567890","purpose":"login"}"#, key: " \t" + api.key + "\t ")
             #expect(padded.status == 201)
+            // A body may start with a UTF-8 byte order mark and whitespace before its object.
+            let marked = try await api.post("/v1/verifications", "\u{FEFF} \n" + #"{"to":"+6281234567891","purpose":"login"}"#)
+            #expect(marked.status == 201)
         }
     }
 
