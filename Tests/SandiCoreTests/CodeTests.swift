@@ -135,6 +135,12 @@ struct HashingTests {
         let alphabet = Set("0123456789abcdefghjkmnpqrstvwxyz")
         #expect(Set(ids.flatMap { $0.dropFirst(14).prefix(25) }) == alphabet)
         #expect(Set(ids.compactMap(\.last)) == Set("048cgmrw"))
+        for (bytes, length) in [(1, 2), (3, 5), (5, 8), (16, 26), (32, 52)] {
+            let text = Identifier.randomBase32(bytes: bytes)
+            #expect(text.count == length && text.allSatisfy(alphabet.contains), "\(bytes) bytes")
+        }
+        #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 0)) == "0000000000")
+        #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1.023)) == "00000000zz")
         for id in ids { #expect(Identifier.isWellFormed(id, as: .verification) && id.count == 4 + 10 + 26) }
         #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1)) < Identifier.timePrefix(Date(timeIntervalSince1970: 2)))
         #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000)) < Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000.001)))

@@ -95,22 +95,12 @@ public enum Rollups {
             case latencyMs = "latency_ms"
         }
 
-        init(purpose: String? = nil, country: String? = nil, operator: String? = nil, key: String? = nil, channel: String? = nil,
-             provider: String? = nil, from: String? = nil, to: String? = nil, enforced: Bool? = nil, undeliverable: Bool? = nil, latencyMs: Double? = nil) {
-            (self.purpose, self.country, self.operator, self.key, self.channel, self.provider) = (purpose, country, `operator`, key, channel, provider)
-            (self.from, self.to, self.enforced, self.undeliverable, self.latencyMs) = (from, to, enforced, undeliverable, latencyMs)
-        }
-
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            func field<T: Decodable>(_ key: CodingKeys, _ type: T.Type) -> T? {
-                guard c.contains(key) else { return nil }
-                return (try? c.decodeIfPresent(type, forKey: key)) ?? nil
-            }
-            self.init(purpose: field(.purpose, String.self), country: field(.country, String.self), operator: field(.operator, String.self),
-                      key: field(.key, String.self), channel: field(.channel, String.self), provider: field(.provider, String.self),
-                      from: field(.from, String.self), to: field(.to, String.self), enforced: field(.enforced, Bool.self),
-                      undeliverable: field(.undeliverable, Bool.self), latencyMs: field(.latencyMs, Double.self))
+            func field<T: Decodable>(_ key: CodingKeys) -> T? { (try? c.decodeIfPresent(T.self, forKey: key)) ?? nil }
+            (purpose, country, `operator`, key) = (field(.purpose), field(.country), field(.operator), field(.key))
+            (channel, provider, from, to) = (field(.channel), field(.provider), field(.from), field(.to))
+            (enforced, undeliverable, latencyMs) = (field(.enforced), field(.undeliverable), field(.latencyMs))
         }
     }
 

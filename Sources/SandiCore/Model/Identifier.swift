@@ -31,10 +31,9 @@ public enum Identifier {
     /// A new identifier of the given kind, e.g. `ver_3k9…`.
     public static func make(_ kind: Kind) -> String {
         // Written in place (several identifiers are made on every start): the prefix, the time
-        // prefix, then 128 random bits in 26 characters, as ``randomBase32(bytes:)`` writes 16 bytes.
+        // prefix, then 128 random bits in 26 characters.
         var rng = SystemRandomNumberGenerator()
         let random = (rng.next(), rng.next())
-        let millis = UInt64(max(0, (Date().timeIntervalSince1970 * 1000).rounded(.down)))
         let prefix = kind.rawValue.utf8
         return String(unsafeUninitializedCapacity: prefix.count + 37) { out in
             var index = 0
@@ -43,57 +42,61 @@ public enum Identifier {
                 index += 1
             }
             out[index] = UInt8(ascii: "_")
-            index += 1
-            for shift in stride(from: 45, through: 0, by: -5) {
-                out[index] = alphabet[Int((millis >> UInt64(shift)) & 31)]
-                index += 1
-            }
-            var buffer: UInt64 = 0
-            var bits = 0
-            for byteIndex in 0..<16 {
-                let word = byteIndex < 8 ? random.0 : random.1
-                buffer = (buffer << 8) | ((word >> UInt64((byteIndex % 8) * 8)) & 0xFF)
-                bits += 8
-                while bits >= 5 {
-                    bits -= 5
-                    out[index] = alphabet[Int((buffer >> UInt64(bits)) & 31)]
-                    index += 1
-                }
-            }
-            out[index] = alphabet[Int((buffer << UInt64(5 - bits)) & 31)]
-            return index + 1
+            index = writeTime(millis(Date()), into: out, at: index + 1)
+            return writeBase32(count: 16, { UInt8(truncatingIfNeeded: ($0 < 8 ? random.0 : random.1) >> UInt64(($0 % 8) * 8)) }, into: out, at: index)
         }
     }
 
     /// The instant in milliseconds since 1970 as 10 base32 characters (50 bits: until the year 37648).
     public static func timePrefix(_ date: Date) -> String {
-        let millis = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
-        return String(decoding: (0..<10).reversed().map { alphabet[Int((millis >> UInt64($0 * 5)) & 31)] }, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 10) { writeTime(millis(date), into: $0, at: 0) }
     }
 
     /// `count` random bytes written in base32 (5 bits a character).
     public static func randomBase32(bytes count: Int) -> String {
         var rng = SystemRandomNumberGenerator()
-        var out: [UInt8] = []
-        out.reserveCapacity(count * 8 / 5 + 1)
         // Eight random bytes per call to the system CSPRNG.
         var random: [UInt8] = []
         random.reserveCapacity(count + 8)
         while random.count < count {
             withUnsafeBytes(of: rng.next()) { random.append(contentsOf: $0) }
         }
+        return String(unsafeUninitializedCapacity: count * 8 / 5 + 1) { writeBase32(count: count, { random[$0] }, into: $0, at: 0) }
+    }
+
+    private static func millis(_ date: Date) -> UInt64 {
+        UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// Writes `millis` as 10 base32 characters (most significant first) from `start`; returns the
+    /// index after them.
+    private static func writeTime(_ millis: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        for position in 0..<10 {
+            out[start + position] = alphabet[Int((millis >> UInt64((9 - position) * 5)) & 31)]
+        }
+        return start + 10
+    }
+
+    /// Writes `count` bytes (`byte(i)` for each) in base32 from `start`, 5 bits a character, the
+    /// last character padded with zero bits; returns the index after them.
+    private static func writeBase32(count: Int, _ byte: (Int) -> UInt8, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+        var index = start
         var buffer: UInt64 = 0
         var bits = 0
-        for index in 0..<count {
-            buffer = (buffer << 8) | UInt64(random[index])
+        for position in 0..<count {
+            buffer = (buffer << 8) | UInt64(byte(position))
             bits += 8
             while bits >= 5 {
                 bits -= 5
-                out.append(alphabet[Int((buffer >> UInt64(bits)) & 31)])
+                out[index] = alphabet[Int((buffer >> UInt64(bits)) & 31)]
+                index += 1
             }
         }
-        if bits > 0 { out.append(alphabet[Int((buffer << UInt64(5 - bits)) & 31)]) }
-        return String(decoding: out, as: UTF8.self)
+        if bits > 0 {
+            out[index] = alphabet[Int((buffer << UInt64(5 - bits)) & 31)]
+            index += 1
+        }
+        return index
     }
 
     /// Whether `value` looks like an identifier of `kind` (prefix and alphabet; length bounded).

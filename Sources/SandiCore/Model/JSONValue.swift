@@ -82,6 +82,7 @@ extension JSONValue {
 }
 
 private struct SortedJSONWriter {
+    static let hex = Array("0123456789abcdef".utf8)
     var bytes: [UInt8] = []
     let escapingSlashes: Bool
 
@@ -109,11 +110,11 @@ private struct SortedJSONWriter {
 
     mutating func write(_ object: [String: JSONValue]) throws {
         bytes.append(UInt8(ascii: "{"))
-        for (index, key) in object.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }).enumerated() {
+        for (index, (key, value)) in object.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
             if index > 0 { bytes.append(UInt8(ascii: ",")) }
             write(key)
             bytes.append(UInt8(ascii: ":"))
-            try write(object[key]!)
+            try write(value)
         }
         bytes.append(UInt8(ascii: "}"))
     }
@@ -141,8 +142,7 @@ private struct SortedJSONWriter {
             case 0x0D: bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
             default: bytes.append(byte)
             }
         }
