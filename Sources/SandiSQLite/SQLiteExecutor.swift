@@ -127,6 +127,15 @@ final class SQLiteExecutor: Sendable {
     private struct State {
         var queue: [Unit] = []
         var owner = Owner.idle
+        /// Who waits for the queue to empty and the connection to fall idle (``close()``).
+        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+
+        /// The connection is idle now: hands back who waited for that.
+        mutating func turnIdle() -> [CheckedContinuation<Void, Never>] {
+            owner = .idle
+            defer { idleWaiters = [] }
+            return idleWaiters
+        }
     }
 
     let writer: SQLiteWorker
@@ -156,22 +165,31 @@ final class SQLiteExecutor: Sendable {
         try await submit(writes: false, body)
     }
 
+    /// What a unit's work hands back: how to deliver its result once the transaction ended (with
+    /// the error that undid it, if any), and the error the work itself threw.
+    private static func outcome<T: Sendable>(_ continuation: CheckedContinuation<T, any Error>, _ work: () throws -> T) -> (Finish, (any Error)?) {
+        do {
+            let value = try work()
+            return ({ error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value) }
+            }, nil)
+        } catch {
+            return ({ _ in continuation.resume(throwing: error) }, error)
+        }
+    }
+
+    /// Ends a unit unrun: its caller gets the error that kept it from running.
+    private static func abandoning<T>(_ continuation: CheckedContinuation<T, any Error>) -> Finish {
+        { error in continuation.resume(throwing: error ?? CancellationError()) }
+    }
+
     /// Runs a write that only runs statements: `body` runs them (inline, on the writer's thread)
     /// and returns a finisher that reads their answers once the batch committed.
     func deferredWrite<T: Sendable>(_ body: @escaping @Sendable (Tx) throws -> @Sendable () throws -> T) async throws -> T {
         // The finisher (decoding rows, say) runs in the caller's task once it resumed, not on the
         // writer's or the sync thread, which every other write waits for.
         let finisher = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<@Sendable () throws -> T, any Error>) in
-            enqueue(Unit(writes: true, work: .deferred { tx in
-                do {
-                    let finisher = try body(tx)
-                    return ({ error in
-                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: finisher) }
-                    }, nil)
-                } catch {
-                    return ({ _ in continuation.resume(throwing: error) }, error)
-                }
-            }, abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
+            enqueue(Unit(writes: true, work: .deferred { tx in Self.outcome(continuation) { try body(tx) } }, abandon: Self.abandoning(continuation)))
         }
         return try finisher()
     }
@@ -194,30 +212,24 @@ final class SQLiteExecutor: Sendable {
                                  _ body: @escaping @Sendable ([String: String], Tx) throws -> (T, [String: RiskStateValue])) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue(Unit(writes: true, work: .keyed(keys: keys, nowMillis: Int(Timestamp.millis(now)), body: { state, tx in
-                do {
-                    let (value, written) = try body(state, tx)
-                    return ({ error in
-                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value) }
-                    }, nil, written)
-                } catch {
-                    return ({ _ in continuation.resume(throwing: error) }, error, [:])
+                var written: [String: RiskStateValue] = [:]
+                let (complete, error) = Self.outcome(continuation) {
+                    let (value, rows) = try body(state, tx)
+                    written = rows
+                    return value
                 }
-            }), abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
+                return (complete, error, written)
+            }), abandon: Self.abandoning(continuation)))
         }
     }
 
     private func submit<T: Sendable>(writes: Bool, _ body: @escaping @Sendable (Tx) async throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             enqueue(Unit(writes: writes, work: .awaiting { tx in
-                do {
-                    let value = try await body(tx)
-                    return ({ error in
-                        if let error { continuation.resume(throwing: error) } else { continuation.resume(returning: value) }
-                    }, nil)
-                } catch {
-                    return ({ _ in continuation.resume(throwing: error) }, error)
-                }
-            }, abandon: { error in continuation.resume(throwing: error ?? CancellationError()) }))
+                let result: Result<T, any Error>
+                do { result = .success(try await body(tx)) } catch { result = .failure(error) }
+                return Self.outcome(continuation) { try result.get() }
+            }, abandon: Self.abandoning(continuation)))
         }
     }
 
@@ -225,9 +237,15 @@ final class SQLiteExecutor: Sendable {
     func close() async throws {
         try await read { tx in _ = try await tx.query("PRAGMA wal_checkpoint(PASSIVE)") }
         // Units queued before the close still run (awaiting units, such as that read, go first).
-        while state.withLock({ !$0.queue.isEmpty || $0.owner != .idle }) {
-            try await writer.run { _ in }
-            await Task.yield()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state in
+                guard state.queue.isEmpty, state.owner == .idle else {
+                    state.idleWaiters.append(continuation)
+                    return false
+                }
+                return true
+            }
+            if idle { continuation.resume() }
         }
         try await durability?.drain()
         try await writer.close()
@@ -248,24 +266,22 @@ final class SQLiteExecutor: Sendable {
         let future = writer.submit { [self] handle in drain(handle) }
         future.whenFailure { [self] error in
             // The thread is gone (shutting down): nothing queued can run any more.
-            let units = state.withLock { state in
-                defer { state.queue = []; state.owner = .idle }
-                return state.queue
+            let (units, waiters) = state.withLock { state in
+                defer { state.queue = [] }
+                return (state.queue, state.turnIdle())
             }
             for unit in units { unit.abandon(error) }
+            for waiter in waiters { waiter.resume() }
         }
     }
 
     /// On the writer's thread: runs queued inline units batch after batch until none is left, or
     /// until awaiting units want the connection (they take it over on the cooperative pool).
     private func drain(_ handle: SQLiteHandle) {
-        enum Next { case inline([Unit]), awaiting([Unit]), done }
+        enum Next { case inline([Unit]), awaiting([Unit]), done([CheckedContinuation<Void, Never>]) }
         while true {
             let next: Next = state.withLock { state in
-                if state.queue.isEmpty {
-                    state.owner = .idle
-                    return .done
-                }
+                if state.queue.isEmpty { return .done(state.turnIdle()) }
                 // Units that await go first once any is queued, so a stream of inline units cannot
                 // starve them; the inline ones wait for the next drain.
                 if state.queue.contains(where: \.isAwaiting) {
@@ -283,7 +299,8 @@ final class SQLiteExecutor: Sendable {
                 return .inline(Array(state.queue.prefix(count)))
             }
             switch next {
-            case .done:
+            case .done(let waiters):
+                for waiter in waiters { waiter.resume() }
                 return
             case .awaiting(let batch):
                 Task { await self.runAwaiting(batch) }

@@ -258,7 +258,7 @@ final class SQLiteWorker: Sendable {
 /// file's data to disk whichever descriptor wrote it. A checkpoint syncs the log before copying it
 /// into the database (SQLite does that in NORMAL mode too).
 final class WALSync: Sendable {
-    typealias Finish = @Sendable ((any Error)?) -> Void
+    typealias Finish = SQLiteExecutor.Finish
     private let path: String
     private let thread: NIOThreadPool
     private let eventLoop: any EventLoop

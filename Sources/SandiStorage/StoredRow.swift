@@ -58,7 +58,7 @@ public enum JSONColumn {
     /// The JSON text of an object of JSON values (event data): the same text as the generic
     /// encoder, written directly.
     public static func encode(_ object: [String: JSONValue]) throws -> String {
-        try JSONValue.sortedJSONText(object)
+        try JSONValue.object(object).sortedJSONText()
     }
 
     /// A value from its JSON text.

@@ -60,9 +60,7 @@ extension JSONValue {
     /// (keys in UTF-8 order, `/` escaped, integral numbers without a fraction), written directly
     /// instead of through `Codable`: event data is encoded on every write of the hot paths.
     public func sortedJSONText() throws -> String {
-        var writer = SortedJSONWriter()
-        try writer.write(self)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        String(decoding: try sortedJSONBytes(), as: UTF8.self)
     }
 
     /// The UTF-8 bytes of ``sortedJSONText()``; without `escapingSlashes`, `/` is written as is
@@ -71,13 +69,6 @@ extension JSONValue {
         var writer = SortedJSONWriter(escapingSlashes: escapingSlashes)
         try writer.write(self)
         return writer.bytes
-    }
-
-    /// The JSON text of an object, as ``sortedJSONText()``.
-    public static func sortedJSONText(_ object: [String: JSONValue]) throws -> String {
-        var writer = SortedJSONWriter()
-        try writer.write(object)
-        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }
 
