@@ -21,7 +21,14 @@ struct RiskBench {
     }
 
     mutating func start(_ facts: StartFacts) -> StartDecision {
-        let (decision, write) = engine.assessStart(facts, settings, state: visible(engine.stateKeys(facts, settings), now: facts.now))
+        // As the service does: the limit keys once, for the read and the decision.
+        let limitKeys = engine.limitKeys(facts, settings)
+        #expect(engine.stateKeys(facts, settings, limitKeys: limitKeys) == engine.stateKeys(facts, settings))
+        let state = visible(engine.stateKeys(facts, settings, limitKeys: limitKeys), now: facts.now)
+        let (decision, write) = engine.assessStart(facts, settings, limitKeys: limitKeys, state: state)
+        let (again, rewrite) = engine.assessStart(facts, settings, state: state)
+        #expect(again.limited == decision.limited && again.assessment == decision.assessment)
+        #expect(rewrite.values == write.values && rewrite.events.map(\.type) == write.events.map(\.type))
         apply(write)
         return decision
     }
@@ -55,6 +62,38 @@ struct RiskEngineTests {
         #expect(WindowCounter(encoded: "garbage,1:x,:") == WindowCounter(), "unreadable state counts as empty")
         c.add(now: ms(5000), windowSeconds: 600)
         #expect(c.buckets.count == 1, "old buckets are dropped as new hits come")
+    }
+
+    @Test("the stored form of a window counter reads as the plain split reader reads it, on odd texts too")
+    func windowCounterReading() {
+        // The reader before the one-pass one, kept here as the reference.
+        func reference(_ text: String) -> WindowCounter {
+            WindowCounter(buckets: text.split(separator: ",").compactMap { part in
+                let pair = part.split(separator: ":")
+                guard pair.count == 2, let start = Int64(pair[0]), let count = Int(pair[1]), count >= 0 else { return nil }
+                return WindowCounter.Bucket(start: start, count: count)
+            })
+        }
+        var generator = SeededGenerator(seed: 7)
+        let alphabet = Array("0123456789::,,-+x ")
+        var texts = ["1:2", "1:2,3:4", "3:4,1:2", "1::2", ":5", "5:", "1:2,,3:4", ",1:2,", "1:2:3", "-5:2", "5:+2", "5:-2",
+                     "9223372036854775807:1", "9223372036854775808:1", "1:9223372036854775808", "1796288040000:11459,1796288100000:3", "007:010"]
+        for _ in 0..<2000 {
+            texts.append(String((0..<Int.random(in: 1...24, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for _ in 0..<200 {
+            let pairs = (0..<Int.random(in: 1...60, using: &generator)).map { _ in
+                "\(Int64.random(in: 0...2_000_000_000_000, using: &generator)):\(Int.random(in: 0...100_000, using: &generator))"
+            }
+            texts.append(pairs.joined(separator: ","))
+        }
+        for text in texts {
+            #expect(WindowCounter(encoded: text) == reference(text), "\(text)")
+        }
+        var c = WindowCounter()
+        for t: Int64 in [0, 20_000, 40_000, 3_000_000] { c.add(now: t, windowSeconds: 3600) }
+        #expect(c.encoded == c.buckets.map { "\($0.start):\($0.count)" }.joined(separator: ","))
+        #expect(WindowCounter(encoded: c.encoded) == c)
     }
 
     @Test("IP addresses: v4, v6, mapped, networks and ranges; junk refused")

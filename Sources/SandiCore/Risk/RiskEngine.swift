@@ -169,17 +169,22 @@ public struct RiskEngine: Sendable {
         }
     }
 
-    func limitKey(_ rule: LimitRule, _ facts: StartFacts, value: String) -> String {
-        let purpose = rule.purposes == nil ? "" : "|" + facts.purpose.rawValue
-        return "lim|\(facts.tenantID)|\(rule.name)\(purpose)|\(Self.digest(value))"
+    /// The state key of each of the tenant's limit rules for this request, in the rules' order
+    /// (nil where a rule does not apply). Rules counting by the same value share its digest.
+    public func limitKeys(_ facts: StartFacts, _ settings: RiskSettings) -> [String?] {
+        var digests: [String: String] = [:]
+        return settings.limits.map { rule in
+            guard let value = limitValue(rule, facts) else { return nil }
+            let purpose = rule.purposes == nil ? "" : "|" + facts.purpose.rawValue
+            let digest = digests[value] ?? Self.digest(value)
+            digests[value] = digest
+            return "lim|\(facts.tenantID)|\(rule.name)\(purpose)|\(digest)"
+        }
     }
 
-    /// Every key `assessStart` reads.
-    public func stateKeys(_ facts: StartFacts, _ settings: RiskSettings) -> [String] {
-        var keys: [String] = []
-        for rule in settings.limits {
-            if let value = limitValue(rule, facts) { keys.append(limitKey(rule, facts, value: value)) }
-        }
+    /// Every key `assessStart` reads; `limitKeys` when already known.
+    public func stateKeys(_ facts: StartFacts, _ settings: RiskSettings, limitKeys known: [String?]? = nil) -> [String] {
+        var keys = (known ?? limitKeys(facts, settings)).compactMap { $0 }
         if let user = facts.userRef {
             keys += [Self.profileKey(tenantID: facts.tenantID, userRef: user), Self.failedChecksKey(tenantID: facts.tenantID, userRef: user),
                      UserAccount.key(tenantID: facts.tenantID, userRef: user)]
@@ -195,8 +200,10 @@ public struct RiskEngine: Sendable {
     // MARK: start
 
     /// Judges a start: limits first (an enforced hit refuses it and counts nothing), then risk
-    /// signals and the pumping guard. Returns the decision and what to write.
-    public func assessStart(_ facts: StartFacts, _ settings: RiskSettings, state: [String: String]) -> (StartDecision, RiskStateWrite) {
+    /// signals and the pumping guard. Returns the decision and what to write. `limitKeys`: those
+    /// of ``limitKeys(_:_:)`` when the caller already has them.
+    public func assessStart(_ facts: StartFacts, _ settings: RiskSettings, limitKeys known: [String?]? = nil,
+                            state: [String: String]) -> (StartDecision, RiskStateWrite) {
         let nowMs = Timestamp.millis(facts.now)
         var write = RiskStateWrite()
         let account = facts.userRef.flatMap { UserAccount.decode(state[UserAccount.key(tenantID: facts.tenantID, userRef: $0)]) }
@@ -222,9 +229,10 @@ public struct RiskEngine: Sendable {
         // Rate limits.
         var hits: [(rule: LimitRule, hit: LimitHit)] = []
         var counters: [(key: String, rule: LimitRule, counter: WindowCounter)] = []
-        for rule in settings.limits {
-            guard let value = limitValue(rule, facts) else { continue }
-            let key = limitKey(rule, facts, value: value)
+        let limitKeys = known ?? limitKeys(facts, settings)
+        assert(limitKeys.count == settings.limits.count, "limit keys of other settings")
+        for (rule, key) in zip(settings.limits, limitKeys) {
+            guard let key else { continue }
             let counter = WindowCounter(encoded: state[key])
             if counter.count(now: nowMs, windowSeconds: rule.windowSeconds) >= rule.max {
                 hits.append((rule, LimitHit(name: rule.name, retryAfter: counter.retryAfter(now: nowMs, windowSeconds: rule.windowSeconds, max: rule.max))))

@@ -6,6 +6,10 @@ public struct WindowCounter: Sendable, Equatable {
     public struct Bucket: Sendable, Equatable {
         public var start: Int64
         public var count: Int
+        public init(start: Int64, count: Int) {
+            self.start = start
+            self.count = count
+        }
     }
 
     public private(set) var buckets: [Bucket]
@@ -63,17 +67,62 @@ public struct WindowCounter: Sendable, Equatable {
 
     /// The stored form.
     public var encoded: String {
-        buckets.map { "\($0.start):\($0.count)" }.joined(separator: ",")
+        var text = ""
+        text.reserveCapacity(buckets.count * 20)
+        for (index, bucket) in buckets.enumerated() {
+            if index > 0 { text.append(",") }
+            text.append(String(bucket.start))
+            text.append(":")
+            text.append(String(bucket.count))
+        }
+        return text
     }
 
     /// Reads the stored form; anything unreadable counts as empty rather than failing a request.
     public init(encoded: String?) {
         guard let encoded, !encoded.isEmpty else { self.init(); return }
+        if let buckets = Self.parseCanonical(encoded) {
+            self.init(buckets: buckets)
+            return
+        }
         self.init(buckets: encoded.split(separator: ",").compactMap { part in
             let pair = part.split(separator: ":")
             guard pair.count == 2, let start = Int64(pair[0]), let count = Int(pair[1]), count >= 0 else { return nil }
             return Bucket(start: start, count: count)
         })
+    }
+
+    /// The form `encoded` writes (`start:count` pairs of plain digits, comma-separated), read in
+    /// one pass over the bytes; nil for anything else, which the general reader above handles
+    /// (signs, empty parts, numbers out of range), so both read every text alike.
+    private static func parseCanonical(_ text: String) -> [Bucket]? {
+        var utf8 = text
+        return utf8.withUTF8 { bytes -> [Bucket]? in
+            var buckets: [Bucket] = []
+            buckets.reserveCapacity(bytes.count / 16 + 1)
+            var index = 0
+            func number() -> Int64? {
+                var value: Int64 = 0
+                let first = index
+                while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                    let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
+                    if overflow || overflow2 { return nil }
+                    value = sum
+                    index += 1
+                }
+                return index > first ? value : nil
+            }
+            while true {
+                guard let start = number(), index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                guard let count = number(), count <= Int64(Int.max) else { return nil }
+                buckets.append(Bucket(start: start, count: Int(count)))
+                if index == bytes.count { return buckets }
+                guard bytes[index] == UInt8(ascii: ",") else { return nil }
+                index += 1
+            }
+        }
     }
 }
 

@@ -350,8 +350,9 @@ public struct VerificationService: Sendable {
         facts.groups = groups
         let engine = self.engine
         let known = facts
-        let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(known, settings), now: known.now) { state in
-            let (decision, write) = engine.assessStart(known, settings, state: state)
+        let limitKeys = engine.limitKeys(known, settings)
+        let (decision, write) = try await store.updateRiskState(keys: engine.stateKeys(known, settings, limitKeys: limitKeys), now: known.now) { state in
+            let (decision, write) = engine.assessStart(known, settings, limitKeys: limitKeys, state: state)
             return ((decision, write), write)
         }
         for event in write.events {
