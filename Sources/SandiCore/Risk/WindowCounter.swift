@@ -105,9 +105,9 @@ public struct WindowCounter: Sendable, Equatable {
                 var value: Int64 = 0
                 let first = index
                 while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                    let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-                    let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
-                    if overflow || overflow2 { return nil }
+                    let (times, tooLong) = value.multipliedReportingOverflow(by: 10)
+                    let (sum, tooLarge) = times.addingReportingOverflow(Int64(bytes[index] - UInt8(ascii: "0")))
+                    if tooLong || tooLarge { return nil }
                     value = sum
                     index += 1
                 }
@@ -116,8 +116,8 @@ public struct WindowCounter: Sendable, Equatable {
             while true {
                 guard let start = number(), index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
-                guard let count = number(), count <= Int64(Int.max) else { return nil }
-                buckets.append(Bucket(start: start, count: Int(count)))
+                guard let count = number().flatMap({ Int(exactly: $0) }) else { return nil }
+                buckets.append(Bucket(start: start, count: count))
                 if index == bytes.count { return buckets }
                 guard bytes[index] == UInt8(ascii: ",") else { return nil }
                 index += 1
