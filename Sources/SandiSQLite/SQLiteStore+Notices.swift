@@ -8,14 +8,19 @@ extension SQLiteStore {
     public func enqueueNotice(_ n: Notice, event: Event) async throws {
         let events = try EncodedEvents([event])
         try await db.deferredWrite { tx in
-            tx.enqueue(
-                "INSERT INTO notices (\(StoredRecords.noticeColumns), done) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
-                [.text(n.id), .text(n.tenantID), .text(n.verificationID), .text(n.kind.rawValue), .text(n.channel.rawValue),
-                 .text(n.to), .text(n.country), .text(n.operator), .text(n.locale), .text(n.purpose.rawValue), .ms(n.createdAt),
-                 .text(n.status.rawValue), .integer(n.attempts)])
-            Self.insert(tx, events: events)
+            Self.insert(tx, notice: n, events: events)
             return {}
         }
+    }
+
+    /// A notice and its events.
+    static func insert(_ tx: SQLiteExecutor.Tx, notice n: Notice, events: EncodedEvents) {
+        tx.enqueue(
+            "INSERT INTO notices (\(StoredRecords.noticeColumns), done) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,0)",
+            [.text(n.id), .text(n.tenantID), .text(n.verificationID), .text(n.kind.rawValue), .text(n.channel.rawValue),
+             .text(n.to), .text(n.country), .text(n.operator), .text(n.locale), .text(n.purpose.rawValue), .ms(n.createdAt),
+             .text(n.status.rawValue), .integer(n.attempts)])
+        insert(tx, events: events)
     }
 
     public func claimDueNotices(now: Date, owner: String, leaseSeconds: Double, limit: Int) async throws -> [Notice] {

@@ -9,15 +9,20 @@ extension SQLiteStore {
         // seeing the ones before it), so nothing else touches these keys between read and write.
         try await db.keyedWrite(keys: keys, now: now) { state, tx in
             let (result, write) = try decide(state)
-            for g in write.grants {
-                tx.enqueue(
-                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
-                    [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), g.userRef.map(SQLiteData.text) ?? .null, .text(g.to),
-                     .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
-            }
-            try Self.insert(tx, events: write.events)
+            try Self.insert(tx, riskWrite: write)
             return (result, write.values)
         }
+    }
+
+    /// A risk step's grants and events (its values the executor writes).
+    static func insert(_ tx: SQLiteExecutor.Tx, riskWrite write: RiskStateWrite) throws {
+        for g in write.grants {
+            tx.enqueue(
+                "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), g.userRef.map(SQLiteData.text) ?? .null, .text(g.to),
+                 .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
+        }
+        try insert(tx, events: write.events)
     }
 
     public func riskStates(prefix: String, now: Date, limit: Int) async throws -> [String: String] {

@@ -106,87 +106,108 @@ extension SQLiteStore {
     }
 
     public func applyCheck(_ check: CheckRecord) async throws -> CheckApplied {
+        try await db.deferredWrite { tx in Self.applyCheck(tx, check).finish }
+    }
+
+    /// The check, its approval's risk state and its notice in one keyed unit: one commit, one
+    /// wait for the disk. A wrong code takes the plain path (it has no follow-up).
+    public func applyCheck(_ check: CheckRecord, approval: ApprovalFollowUp) async throws -> CheckApplied {
+        guard check.valid else { return try await applyCheck(check) }
+        let notice = try approval.notice.map { ($0.notice, try EncodedEvents([$0.event])) }
+        let finish = try await db.keyedWrite(keys: approval.riskKeys, now: approval.now) { state, tx in
+            // Inline, each statement runs at once: the update's rows say now whether it approved.
+            let applied = Self.applyCheck(tx, check)
+            guard !applied.changed.isEmpty else { return (applied.finish, [:]) }
+            let write = approval.learn(state)
+            try Self.insert(tx, riskWrite: write)
+            if let (n, events) = notice { Self.insert(tx, notice: n, events: events) }
+            return (applied.finish, write.values)
+        }
+        return try finish()
+    }
+
+    /// Enqueues a check's statements; `changed` holds the verification the check changed (once
+    /// they ran), `finish` reads the outcome once the batch settled.
+    static func applyCheck(_ tx: SQLiteExecutor.Tx, _ check: CheckRecord) -> (changed: SQLiteExecutor.Rows, finish: @Sendable () throws -> CheckApplied) {
         let grantBinds: [SQLiteData]? = check.grant.map { g in
             [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
              .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)]
         }
-        return try await db.deferredWrite { tx in
-            // The conditional update decides; the flag `ok` (rows it changed) gates the rest.
-            let now = SQLiteData.ms(check.now)
-            let id = SQLiteData.text(check.verificationID)
-            let tenant = SQLiteData.text(check.tenantID)
-            let pendingNow = "id = ?2 AND tenant_id = ?3 AND status = 'pending' AND expires_at > ?1 AND attempts_used < max_attempts"
-            let update: SQLiteExecutor.Rows
-            if check.valid {
-                update = tx.enqueue(
-                    """
-                    UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?1
-                    WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
-                    """, [now, id, tenant])
-            } else {
-                update = tx.enqueue(
-                    """
-                    UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?1,
-                        status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
-                        sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
-                        sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
-                    WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
-                    """, [now, id, tenant])
-            }
-            let ok = tx.gateOnChanges("ok")
-            let destination = "tenant_id = ?1 AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND purpose = (SELECT purpose FROM verifications WHERE id = ?2)"
-            if check.valid {
-                tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' AND \(ok)", [id])
-                tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0 AND \(ok)", [id])
-                tx.enqueue("DELETE FROM failed_checks WHERE \(destination) AND \(ok)", [tenant, id])
-                if let grantBinds {
-                    tx.enqueue(
-                        "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) SELECT ?,?,?,?,?,?,?,? WHERE \(ok)",
-                        grantBinds)
-                }
-                tx.enqueue(
-                    """
-                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                    SELECT ?1, ?2, ?3, 'verification.approved', ?4,
-                           json_object('attempts_used', (SELECT attempts_used + 1 FROM verifications WHERE id = ?3), 'grant', json(?5))
-                    WHERE \(ok)
-                    """, [.text(Identifier.make(.event)), tenant, id, now, .text(check.grant != nil ? "true" : "false")])
-            } else {
-                let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
-                tx.enqueue(
-                    """
-                    INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at)
-                    SELECT ?1, to_number, purpose, 1, ?3 FROM verifications WHERE id = ?2 AND \(ok)
-                    ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
-                        count = CASE WHEN failed_checks.last_failed_at <= ?4 THEN 1 ELSE failed_checks.count + 1 END,
-                        last_failed_at = excluded.last_failed_at
-                    """, [tenant, id, now, .integer(window)])
-                tx.enqueue(
-                    """
-                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                    SELECT ?1, ?2, ?3, 'verification.check_failed', ?4,
-                           json_object('attempts_remaining', (SELECT max_attempts - attempts_used FROM verifications WHERE id = ?3))
-                    WHERE \(ok)
-                    """, [.text(Identifier.make(.event)), tenant, id, now])
-                let locked = "\(ok) AND (SELECT status FROM verifications WHERE id = ?1) = 'locked'"
-                tx.enqueue(
-                    """
-                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                    SELECT ?2, ?3, ?1, 'verification.locked', ?4, '{}' WHERE \(locked)
-                    """, [id, .text(Identifier.make(.event)), tenant, now])
-                tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ?1 AND status = 'queued' AND \(locked)", [id])
-                tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ?1 AND done = 0 AND \(locked)", [id])
-            }
-            let current = tx.enqueue("SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
-            return {
-                if let row = update.first {
-                    let after = try StoredRecords.verification(row)
-                    return check.valid ? .approved(after) : .rejected(after)
-                }
-                guard let row = current.first else { return .notFound }
-                return .unchanged(try StoredRecords.verification(row))
-            }
+        // The conditional update decides; the flag `ok` (rows it changed) gates the rest.
+        let now = SQLiteData.ms(check.now)
+        let id = SQLiteData.text(check.verificationID)
+        let tenant = SQLiteData.text(check.tenantID)
+        let pendingNow = "id = ?2 AND tenant_id = ?3 AND status = 'pending' AND expires_at > ?1 AND attempts_used < max_attempts"
+        let update: SQLiteExecutor.Rows
+        if check.valid {
+            update = tx.enqueue(
+                """
+                UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?1
+                WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
+                """, [now, id, tenant])
+        } else {
+            update = tx.enqueue(
+                """
+                UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?1,
+                    status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
+                    sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
+                    sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
+                WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
+                """, [now, id, tenant])
         }
+        let ok = tx.gateOnChanges("ok")
+        let destination = "tenant_id = ?1 AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND purpose = (SELECT purpose FROM verifications WHERE id = ?2)"
+        if check.valid {
+            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' AND \(ok)", [id])
+            tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0 AND \(ok)", [id])
+            tx.enqueue("DELETE FROM failed_checks WHERE \(destination) AND \(ok)", [tenant, id])
+            if let grantBinds {
+                tx.enqueue(
+                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) SELECT ?,?,?,?,?,?,?,? WHERE \(ok)",
+                    grantBinds)
+            }
+            tx.enqueue(
+                """
+                INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                SELECT ?1, ?2, ?3, 'verification.approved', ?4,
+                       json_object('attempts_used', (SELECT attempts_used + 1 FROM verifications WHERE id = ?3), 'grant', json(?5))
+                WHERE \(ok)
+                """, [.text(Identifier.make(.event)), tenant, id, now, .text(check.grant != nil ? "true" : "false")])
+        } else {
+            let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
+            tx.enqueue(
+                """
+                INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at)
+                SELECT ?1, to_number, purpose, 1, ?3 FROM verifications WHERE id = ?2 AND \(ok)
+                ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
+                    count = CASE WHEN failed_checks.last_failed_at <= ?4 THEN 1 ELSE failed_checks.count + 1 END,
+                    last_failed_at = excluded.last_failed_at
+                """, [tenant, id, now, .integer(window)])
+            tx.enqueue(
+                """
+                INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                SELECT ?1, ?2, ?3, 'verification.check_failed', ?4,
+                       json_object('attempts_remaining', (SELECT max_attempts - attempts_used FROM verifications WHERE id = ?3))
+                WHERE \(ok)
+                """, [.text(Identifier.make(.event)), tenant, id, now])
+            let locked = "\(ok) AND (SELECT status FROM verifications WHERE id = ?1) = 'locked'"
+            tx.enqueue(
+                """
+                INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                SELECT ?2, ?3, ?1, 'verification.locked', ?4, '{}' WHERE \(locked)
+                """, [id, .text(Identifier.make(.event)), tenant, now])
+            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ?1 AND status = 'queued' AND \(locked)", [id])
+            tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ?1 AND done = 0 AND \(locked)", [id])
+        }
+        let current = tx.enqueue("SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
+        return (update, {
+            if let row = update.first {
+                let after = try StoredRecords.verification(row)
+                return check.valid ? .approved(after) : .rejected(after)
+            }
+            guard let row = current.first else { return .notFound }
+            return .unchanged(try StoredRecords.verification(row))
+        })
     }
 
     public func applyResend(_ resend: ResendRecord) async throws -> Bool {

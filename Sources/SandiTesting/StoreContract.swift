@@ -86,6 +86,40 @@ public enum StoreContract {
             try expect(count.count == 3, "3 failures counted per destination, got \(count.count)")
             try expect(try await store.applyCheck(CheckRecord(verificationID: id, tenantID: "ten_b", valid: true, now: t0, grant: nil, failedCheckWindowSeconds: 3600)) == .notFound, "other tenant: not found")
         },
+        Check(name: "an approving check writes its follow-up (risk state, notice, events) with it; a check that does not approve writes none") { store in
+            let c = try Fixtures.creation(now: t0)
+            _ = try await store.create(c)
+            let id = c.verification.id
+            func followUp(_ key: String, _ n: Int) -> (ApprovalFollowUp, Notice) {
+                let notice = Notice(tenantID: "ten_a", verificationID: id, kind: .passwordReset, channel: .sms, to: c.verification.to,
+                                    country: "ID", operator: nil, locale: "en", purpose: .passwordReset, createdAt: t0)
+                let follow = ApprovalFollowUp(riskKeys: [key], now: t0.addingTimeInterval(1), learn: { state in
+                    RiskStateWrite(values: [key: RiskStateValue(String(Int(state[key] ?? "0")! + n), expiresAt: t0.addingTimeInterval(3600))],
+                                   events: [Event(tenantID: "ten_a", verificationID: id, type: "risk.learned", createdAt: t0)])
+                }, notice: (notice, Event(tenantID: "ten_a", verificationID: id, type: "notice.queued", createdAt: t0, data: ["notice_id": .string(notice.id)])))
+                return (follow, notice)
+            }
+            try await store.updateRiskState(keys: ["prof|ten_a|k"], now: t0) { _ in
+                ((), RiskStateWrite(values: ["prof|ten_a|k": RiskStateValue("40", expiresAt: t0.addingTimeInterval(3600))]))
+            }
+            let wrong = CheckRecord(verificationID: id, tenantID: "ten_a", valid: false, now: t0.addingTimeInterval(1), grant: nil, failedCheckWindowSeconds: 3600)
+            guard case .rejected = try await store.applyCheck(wrong, approval: followUp("prof|ten_a|k", 1).0)
+            else { throw ContractViolation(description: "a wrong code is rejected") }
+            let right = CheckRecord(verificationID: id, tenantID: "ten_a", valid: true, now: t0.addingTimeInterval(2), grant: nil, failedCheckWindowSeconds: 3600)
+            let (follow, notice) = followUp("prof|ten_a|k", 2)
+            guard case .approved(let after) = try await store.applyCheck(right, approval: follow), after.status == .approved
+            else { throw ContractViolation(description: "a right code approves") }
+            let (again, second) = followUp("prof|ten_a|k", 100)
+            guard case .unchanged = try await store.applyCheck(right, approval: again)
+            else { throw ContractViolation(description: "a second right code changes nothing") }
+            try expect(try await store.riskStates(prefix: "prof|ten_a|k", now: t0.addingTimeInterval(3), limit: 5) == ["prof|ten_a|k": "42"],
+                       "learned once, from the state as it was (40 + 2)")
+            let notices = try await store.notices(verificationID: id, tenantID: "ten_a")
+            try expect(notices.map(\.id) == [notice.id] && !notices.contains { $0.id == second.id }, "one notice, the approving check's: \(notices.map(\.id))")
+            let types = try await store.events(verificationID: id, tenantID: "ten_a").map(\.type)
+            try expect(types.filter { $0 == "risk.learned" }.count == 1 && types.filter { $0 == "notice.queued" }.count == 1
+                       && types.filter { $0 == "verification.approved" }.count == 1, "each event once: \(types)")
+        },
         Check(name: "approval happens once, even under concurrent checks, and stores the grant") { store in
             let c = try Fixtures.creation(now: t0)
             _ = try await store.create(c)

@@ -111,7 +111,7 @@ public protocol StoreHealth: Sendable {
 }
 
 /// Every storage port, as one adapter provides them.
-public typealias SandiStore = VerificationStore & DeliveryQueue & TenantStore & GrantStore & IdempotencyStore & OutboxStore & StoreHealth & AuditStore & RiskStateStore & NoticeQueue & WebhookStore & RollupStore
+public typealias SandiStore = VerificationStore & ApprovalStore & DeliveryQueue & TenantStore & GrantStore & IdempotencyStore & OutboxStore & StoreHealth & AuditStore & RiskStateStore & NoticeQueue & WebhookStore & RollupStore
 
 /// Errors any store may throw.
 public enum StoreError: Error, Equatable, Sendable {

@@ -151,3 +151,43 @@ extension VerificationStore {
         try await verification(id: id, tenantID: tenantID, deliveries: true)
     }
 }
+
+/// What an approving check writes besides the approval: what it teaches the risk state, and
+/// the security notice it queues.
+public struct ApprovalFollowUp: Sendable {
+    /// The risk state keys `learn` reads.
+    public var riskKeys: [String]
+    public var now: Date
+    /// Says what the approval writes to the risk state, given the unexpired values of `riskKeys`.
+    public var learn: @Sendable ([String: String]) -> RiskStateWrite
+    /// The notice to queue, with its `notice.queued` event; nil for none.
+    public var notice: (notice: Notice, event: Event)?
+
+    public init(riskKeys: [String], now: Date, learn: @escaping @Sendable ([String: String]) -> RiskStateWrite, notice: (notice: Notice, event: Event)?) {
+        self.riskKeys = riskKeys
+        self.now = now
+        self.learn = learn
+        self.notice = notice
+    }
+}
+
+/// A check whose approval brings its follow-up writes.
+public protocol ApprovalStore: Sendable {
+    /// Applies a check as ``VerificationStore/applyCheck(_:)`` does and, when it approves, writes
+    /// `approval` (the risk state it teaches, the notice); a check that does not approve writes
+    /// none of it. Stores that can do so in the check's atomic step (SQLite: one unit, one commit)
+    /// do; the default writes the follow-up right after the approval, both parts at once.
+    func applyCheck(_ check: CheckRecord, approval: ApprovalFollowUp) async throws -> CheckApplied
+}
+
+extension ApprovalStore where Self: VerificationStore & RiskStateStore & NoticeQueue {
+    public func applyCheck(_ check: CheckRecord, approval: ApprovalFollowUp) async throws -> CheckApplied {
+        let applied = try await applyCheck(check)
+        guard case .approved = applied else { return applied }
+        // They touch different state: asked for at once, they can share a commit.
+        async let learned: Void = updateRiskState(keys: approval.riskKeys, now: approval.now) { state in ((), approval.learn(state)) }
+        if let queued = approval.notice { try await enqueueNotice(queued.notice, event: queued.event) }
+        try await learned
+        return applied
+    }
+}

@@ -282,9 +282,19 @@ public struct VerificationService: Sendable {
     /// Queues a security notice on a channel other than the one that carried the code (WhatsApp,
     /// then SMS, then voice, among those with a provider); none when no other channel exists.
     private func queueNotice(_ kind: NoticeKind, for v: Verification, used: Channel?) async throws {
-        try await queueNotice(kind, tenantID: v.tenantID, referenceID: v.id, to: v.to, country: v.country, operator: v.operator,
-                              locale: v.locale, purpose: v.purpose, avoiding: used,
-                              data: ["code_channel": used.map { .string($0.rawValue) } ?? .null])
+        try await enqueue(makeNotice(kind, for: v, used: used))
+    }
+
+    private func enqueue(_ made: (notice: Notice, event: Event)?) async throws {
+        guard let made else { return }
+        try await store.enqueueNotice(made.notice, event: made.event)
+        signal.workQueued()
+    }
+
+    /// The notice ``queueNotice(_:for:used:)`` queues about a verification.
+    private func makeNotice(_ kind: NoticeKind, for v: Verification, used: Channel?) -> (notice: Notice, event: Event)? {
+        makeNotice(kind, tenantID: v.tenantID, referenceID: v.id, to: v.to, country: v.country, operator: v.operator,
+                   locale: v.locale, purpose: v.purpose, avoiding: used, data: ["code_channel": used.map { .string($0.rawValue) } ?? .null])
     }
 
     /// Queues a security notice (no code in it) to a number on the first channel with a provider
@@ -292,7 +302,15 @@ public struct VerificationService: Sendable {
     /// no such channel exists. `referenceID` is the verification (or recovery) it is about.
     public func queueNotice(_ kind: NoticeKind, tenantID: String, referenceID: String, to e164: String, country: String?, operator: String?,
                             locale: String, purpose: Purpose, avoiding used: Channel? = nil, data: [String: JSONValue] = [:]) async throws {
-        guard let channel = [Channel.whatsapp, .sms, .voice].first(where: { $0 != used && providers.availableChannels.contains($0) }) else { return }
+        try await enqueue(makeNotice(kind, tenantID: tenantID, referenceID: referenceID, to: e164, country: country, operator: `operator`,
+                                     locale: locale, purpose: purpose, avoiding: used, data: data))
+    }
+
+    /// The notice and its `notice.queued` event that ``queueNotice(_:tenantID:referenceID:to:country:operator:locale:purpose:avoiding:data:)``
+    /// queues; nil when no channel other than `used` has a provider.
+    private func makeNotice(_ kind: NoticeKind, tenantID: String, referenceID: String, to e164: String, country: String?, operator: String?,
+                            locale: String, purpose: Purpose, avoiding used: Channel?, data: [String: JSONValue]) -> (notice: Notice, event: Event)? {
+        guard let channel = [Channel.whatsapp, .sms, .voice].first(where: { $0 != used && providers.availableChannels.contains($0) }) else { return nil }
         let now = clock.now
         let notice = Notice(tenantID: tenantID, verificationID: referenceID, kind: kind, channel: channel, to: e164, country: country,
                             operator: `operator`, locale: locale, purpose: purpose, createdAt: now)
@@ -300,8 +318,7 @@ public struct VerificationService: Sendable {
         data["notice_id"] = .string(notice.id)
         data["kind"] = .string(kind.rawValue)
         data["channel"] = .string(channel.rawValue)
-        try await store.enqueueNotice(notice, event: Event(tenantID: tenantID, verificationID: referenceID, type: "notice.queued", createdAt: now, data: data))
-        signal.workQueued()
+        return (notice, Event(tenantID: tenantID, verificationID: referenceID, type: "notice.queued", createdAt: now, data: data))
     }
 
     /// Tells a user's supervisor (in the supervisor's language, on their registered number) that a
@@ -318,16 +335,17 @@ public struct VerificationService: Sendable {
                               purpose: v.purpose, data: ["to": .string(number.masked), "risk_action": .string(v.risk.action.rawValue)])
     }
 
-    /// Teaches the risk state what an approval proved: the user's device, number, countries and
-    /// hour, and one more conversion for the number's prefix.
-    private func recordApproval(_ verification: Verification, settings: RiskSettings, at now: Date) async throws {
+    /// What an approval writes besides itself: what it proved to the risk state (the user's
+    /// device, number, countries and hour, and one more conversion for the number's prefix), and
+    /// the security notice, if any.
+    private func approvalFollowUp(_ verification: Verification, settings: RiskSettings, notice: (notice: Notice, event: Event)?,
+                                  at now: Date) -> ApprovalFollowUp {
         let engine = self.engine
         let v = verification
-        let keys = engine.approvalKeys(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, settings)
-        try await store.updateRiskState(keys: keys, now: now) { state in
-            ((), engine.recordApproval(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, country: v.country,
-                                       context: v.context, settings, now: now, state: state))
-        }
+        return ApprovalFollowUp(riskKeys: engine.approvalKeys(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, settings), now: now, learn: { state in
+            engine.recordApproval(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, country: v.country,
+                                  context: v.context, settings, now: now, state: state)
+        }, notice: notice)
     }
 
     /// Runs the risk engine on a start: SIM swap signal first (outside storage), then limits,
@@ -427,12 +445,14 @@ public struct VerificationService: Sendable {
                 userRef: verification.userRef, to: verification.to, purpose: verification.purpose, createdAt: now,
                 expiresAt: now.addingTimeInterval(Double(policy.grantTTLSeconds))))
         }
-        let applied = try await store.applyCheck(CheckRecord(
+        let record = CheckRecord(
             verificationID: verification.id, tenantID: verification.tenantID, valid: valid, now: now, grant: issued?.grant,
-            failedCheckWindowSeconds: options.policies.failedCheckWindowSeconds))
-        switch applied {
-        case .approved(let after):
-            metrics.checked(purpose: verification.purpose, outcome: "approved")
+            failedCheckWindowSeconds: options.policies.failedCheckWindowSeconds)
+        // A right code's approval brings what it teaches the risk engine and the security notice:
+        // written with the approval (in one commit where the store can), and only if it approves.
+        var notice: (notice: Notice, event: Event)?
+        let applied: CheckApplied
+        if valid {
             let settings = try await riskSettings.settings(tenantID: verification.tenantID).settings
             var kind: NoticeKind? = verification.purpose == .passwordReset ? .passwordReset : verification.purpose == .phoneChange ? .phoneChange : nil
             // A registered user's number changes through the phone change flow, which tells the
@@ -441,13 +461,17 @@ public struct VerificationService: Sendable {
                 let key = UserAccount.key(tenantID: verification.tenantID, userRef: user)
                 if try await store.riskStates(prefix: key, now: now, limit: 1)[key] != nil { kind = nil }
             }
-            // What the approval teaches the risk engine and the security notice touch different
-            // state: both are asked for at once, so they share a commit (and one wait for the disk).
-            async let learned: Void = recordApproval(verification, settings: settings, at: now)
             if let kind, settings.notifications.afterApproval {
-                try await queueNotice(kind, for: verification, used: verification.channel)
+                notice = makeNotice(kind, for: verification, used: verification.channel)
             }
-            try await learned
+            applied = try await store.applyCheck(record, approval: approvalFollowUp(verification, settings: settings, notice: notice, at: now))
+        } else {
+            applied = try await store.applyCheck(record)
+        }
+        switch applied {
+        case .approved(let after):
+            metrics.checked(purpose: verification.purpose, outcome: "approved")
+            if notice != nil { signal.workQueued() }
             return CheckResult(verificationID: after.id, valid: true, status: .approved, attemptsRemaining: after.attemptsRemaining,
                                grant: issued.map { ($0.token, $0.grant.expiresAt) })
         case .rejected(let after):
