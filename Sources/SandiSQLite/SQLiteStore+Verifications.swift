@@ -114,7 +114,7 @@ extension SQLiteStore {
     public func applyCheck(_ check: CheckRecord, approval: ApprovalFollowUp) async throws -> CheckApplied {
         guard check.valid else { return try await applyCheck(check) }
         let notice = try approval.notice.map { ($0.notice, try EncodedEvents([$0.event])) }
-        let finish = try await db.keyedWrite(keys: approval.riskKeys, now: approval.now) { state, tx in
+        let finish = try await db.keyedWrite(keys: approval.riskKeys, now: check.now) { state, tx in
             // Inline, each statement runs at once: the update's rows say now whether it approved.
             let applied = Self.applyCheck(tx, check)
             guard !applied.changed.isEmpty else { return (applied.finish, [:]) }

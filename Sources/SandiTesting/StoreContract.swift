@@ -93,7 +93,7 @@ public enum StoreContract {
             func followUp(_ key: String, _ n: Int) -> (ApprovalFollowUp, Notice) {
                 let notice = Notice(tenantID: "ten_a", verificationID: id, kind: .passwordReset, channel: .sms, to: c.verification.to,
                                     country: "ID", operator: nil, locale: "en", purpose: .passwordReset, createdAt: t0)
-                let follow = ApprovalFollowUp(riskKeys: [key], now: t0.addingTimeInterval(1), learn: { state in
+                let follow = ApprovalFollowUp(riskKeys: [key], learn: { state in
                     RiskStateWrite(values: [key: RiskStateValue(String(Int(state[key] ?? "0")! + n), expiresAt: t0.addingTimeInterval(3600))],
                                    events: [Event(tenantID: "ten_a", verificationID: id, type: "risk.learned", createdAt: t0)])
                 }, notice: (notice, Event(tenantID: "ten_a", verificationID: id, type: "notice.queued", createdAt: t0, data: ["notice_id": .string(notice.id)])))

@@ -110,7 +110,7 @@ public enum Rollups {
         switch type {
         case "verification.created":
             return [("verifications", data.purpose ?? "", 0), ("verifications.country", data.country ?? "", 0),
-                    ("verifications.operator", (data.operator ?? "").isEmpty ? "unknown" : data.operator ?? "", 0)]
+                    ("verifications.operator", data.operator.flatMap { $0.isEmpty ? nil : $0 } ?? "unknown", 0)]
         case "verification.approved": return [("approved", data.purpose ?? "", 0)]
         case "verification.check_failed": return [("check_failed", "", 0)]
         case "verification.locked": return [("locked", "", 0)]

@@ -34,11 +34,16 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value == value.rounded(), abs(value) < 9e15 { try container.encode(Int64(value)) } else { try container.encode(value) }
+            if let integer = Self.integral(value) { try container.encode(integer) } else { try container.encode(value) }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
         }
+    }
+
+    /// A number written as an integer (no fraction) in JSON text: integral and exactly representable.
+    static func integral(_ number: Double) -> Int64? {
+        number == number.rounded() && abs(number) < 9e15 ? Int64(number) : nil
     }
 
     /// The string, if this is one.
@@ -113,8 +118,8 @@ private struct SortedJSONWriter {
     mutating func write(_ number: Double) throws {
         // As ``JSONValue/encode(to:)``: integral values as integers, others as JSONEncoder writes
         // a Double (rare in event data; its exact formatting is left to the encoder).
-        if number == number.rounded(), abs(number) < 9e15 {
-            bytes.append(contentsOf: String(Int64(number)).utf8)
+        if let integer = JSONValue.integral(number) {
+            bytes.append(contentsOf: String(integer).utf8)
         } else {
             bytes.append(contentsOf: try JSONEncoder().encode(number))
         }

@@ -157,15 +157,14 @@ extension VerificationStore {
 public struct ApprovalFollowUp: Sendable {
     /// The risk state keys `learn` reads.
     public var riskKeys: [String]
-    public var now: Date
-    /// Says what the approval writes to the risk state, given the unexpired values of `riskKeys`.
+    /// Says what the approval writes to the risk state, given the values of `riskKeys` unexpired
+    /// at the check's `now`.
     public var learn: @Sendable ([String: String]) -> RiskStateWrite
     /// The notice to queue, with its `notice.queued` event; nil for none.
     public var notice: (notice: Notice, event: Event)?
 
-    public init(riskKeys: [String], now: Date, learn: @escaping @Sendable ([String: String]) -> RiskStateWrite, notice: (notice: Notice, event: Event)?) {
+    public init(riskKeys: [String], learn: @escaping @Sendable ([String: String]) -> RiskStateWrite, notice: (notice: Notice, event: Event)?) {
         self.riskKeys = riskKeys
-        self.now = now
         self.learn = learn
         self.notice = notice
     }
@@ -185,7 +184,7 @@ extension ApprovalStore where Self: VerificationStore & RiskStateStore & NoticeQ
         let applied = try await applyCheck(check)
         guard case .approved = applied else { return applied }
         // They touch different state: asked for at once, they can share a commit.
-        async let learned: Void = updateRiskState(keys: approval.riskKeys, now: approval.now) { state in ((), approval.learn(state)) }
+        async let learned: Void = updateRiskState(keys: approval.riskKeys, now: check.now) { state in ((), approval.learn(state)) }
         if let queued = approval.notice { try await enqueueNotice(queued.notice, event: queued.event) }
         try await learned
         return applied

@@ -342,7 +342,7 @@ public struct VerificationService: Sendable {
                                   at now: Date) -> ApprovalFollowUp {
         let engine = self.engine
         let v = verification
-        return ApprovalFollowUp(riskKeys: engine.approvalKeys(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, settings), now: now, learn: { state in
+        return ApprovalFollowUp(riskKeys: engine.approvalKeys(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, settings), learn: { state in
             engine.recordApproval(tenantID: v.tenantID, userRef: v.userRef, e164: v.to, country: v.country,
                                   context: v.context, settings, now: now, state: state)
         }, notice: notice)
