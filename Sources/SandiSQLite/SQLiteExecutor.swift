@@ -11,20 +11,22 @@ import Synchronization
 /// sync of the log, with the same durability as a commit each.
 ///
 /// The connection has a thread of its own (``SQLiteWorker``) and a cache of prepared statements.
-/// Units that decide inside SQL (deferred) or over the shared `risk_state` read (keyed) run on
-/// that thread: it takes the queued ones as a batch, runs them and commits, and takes the next
-/// batch at once, with no hop to the cooperative pool in between (measured: with an actor handing
-/// over each batch, the hand-over took longer than running it). Units that await answers between
-/// statements get the connection to themselves and pay a hop per statement. A failed statement
-/// rolls its batch back, and then each of its units runs again alone, so one bad unit cannot take
-/// the others down. Results are delivered once the commit is on disk (see ``WALSync``).
+/// Units that run synchronously between their statements (deferred, deciding in Swift on each
+/// answer as it comes) or over the shared `risk_state` read (keyed) run on that thread: it takes
+/// the queued ones as a batch, runs them and commits, and takes the next batch at once, with no
+/// hop to the cooperative pool in between (measured: with an actor handing over each batch, the
+/// hand-over took longer than running it). Units that await answers between statements get the
+/// connection to themselves and pay a hop per statement. A failed statement rolls its batch back,
+/// and then each of its units runs again alone, so one bad unit cannot take the others down.
+/// Results are delivered once the commit is on disk (see ``WALSync``).
 final class SQLiteExecutor: Sendable {
     /// A statement runner handed to a unit of work; valid only inside the unit.
     ///
-    /// Units that decide inside SQL or over the shared `risk_state` read run *inline*: on the
-    /// writer's thread, the whole batch in one hop, each statement run at once. Units that await
-    /// answers run on the cooperative pool and reach the writer's thread per statement (*remote*);
-    /// so do reads on the read connections.
+    /// Deferred units and those over the shared `risk_state` read run *inline*: on the writer's
+    /// thread, the whole batch in one hop, each statement run at once, so a unit decides between
+    /// its statements in Swift without waiting for a hop. Units that await answers run on the
+    /// cooperative pool and reach the writer's thread per statement (*remote*); so do reads on the
+    /// read connections.
     struct Tx: Sendable {
         enum Mode: Sendable {
             case inline(SQLiteHandle)
@@ -66,13 +68,6 @@ final class SQLiteExecutor: Sendable {
                 pending.add(worker.submit { rows.set(try $0.execute(sql, binds)) })
             }
             return rows
-        }
-
-        /// Records how many rows the statement just before changed, under `name`; answers the SQL
-        /// condition "it changed one", which gates the unit's later statements.
-        func gateOnChanges(_ name: String) -> String {
-            enqueue("INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('\(name)', changes())")
-            return "(SELECT v FROM temp.unit_flags WHERE k = '\(name)') = 1"
         }
     }
 

@@ -39,14 +39,15 @@ extension SQLiteStore {
     }
 
     public func completeNotice(id: String, owner: String, status: DeliveryStatus, at: Date, event: Event) async throws -> Bool {
-        // Decided inside SQL (the event is written only when this owner closed the notice), so the
-        // unit waits for no answer.
-        try await db.deferredWrite { tx in
-            let closed = tx.enqueue(
+        let events = try EncodedEvents([event])
+        return try await db.inlineWrite { tx in
+            // The event is written only when this owner closed the notice.
+            let closed = try tx.execute(
                 "UPDATE notices SET done = 1, lease_until = NULL, status = ?, finished_at = ? WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
                 [.text(status.rawValue), .ms(at), .text(id), .text(owner)])
-            try Self.insert(tx, events: [event], when: tx.gateOnChanges("ok"))
-            return { !closed.isEmpty }
+            guard !closed.isEmpty else { return false }
+            Self.insert(tx, events: events)
+            return true
         }
     }
 

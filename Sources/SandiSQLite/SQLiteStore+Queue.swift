@@ -50,75 +50,65 @@ extension SQLiteStore {
         let events = try EncodedEvents(outcome.events)
         let fallbackEvents = try EncodedEvents(outcome.fallback?.events ?? [])
         return try await db.deferredWrite { tx in
-            // Only the lease holder's outcome counts: the flag `own` gates every write after it.
-            let closed = tx.enqueue(
+            // Only the lease holder's outcome counts: nothing else is written unless it closed the job.
+            let closed = try tx.execute(
                 "UPDATE jobs SET done = 1, lease_until = NULL WHERE id = ? AND done = 0 AND lease_owner = ? RETURNING id",
                 [.text(outcome.jobID), .text(outcome.leaseOwner)])
-            let own = tx.gateOnChanges("own")
+            guard !closed.isEmpty else { return { false } }
             let at = SQLiteData.ms(outcome.at)
             let reached = outcome.status == .delivered || outcome.status == .read
-            tx.enqueue(
+            _ = try tx.execute(
                 """
                 UPDATE deliveries SET status = ?, provider_message_id = ?, error = ?,
                     sent_at = CASE WHEN ? THEN COALESCE(sent_at, ?) ELSE sent_at END,
                     delivered_at = CASE WHEN ? THEN COALESCE(delivered_at, ?) ELSE delivered_at END,
                     read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END,
                     failed_at = CASE WHEN ? THEN COALESCE(failed_at, ?) ELSE failed_at END
-                WHERE id = ? AND status = 'queued' AND \(own)
+                WHERE id = ? AND status = 'queued'
                 """,
                 [.text(outcome.status.rawValue), .text(outcome.providerMessageID), .text(outcome.error),
                  .flag(outcome.status.rank >= 1 && !outcome.status.isFailure && outcome.status != .canceled), at,
                  .flag(reached), at, .flag(outcome.status == .read), at, .flag(outcome.status.isFailure), at,
                  .text(outcome.deliveryID)])
-            Self.insert(tx, events: events, when: own)
-            if let fallback = outcome.fallback {
-                // The next step is queued only while the verification is pending, unexpired and has
-                // sends left; the conditions are read before the count moves.
-                let condition = "\(own) AND EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends)"
-                let conditionBinds: [SQLiteData] = [.text(outcome.verificationID), at]
+            Self.insert(tx, events: events)
+            // The next step is queued only while the verification is pending, unexpired and has sends left.
+            if let fallback = outcome.fallback, try !tx.execute(
+                "SELECT 1 AS one FROM verifications WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends",
+                [.text(outcome.verificationID), at]).isEmpty {
                 let d = fallback.delivery
-                tx.enqueue(
-                    """
-                    INSERT INTO deliveries (id, verification_id, tenant_id, channel, provider, status, plan_index, queued_at)
-                    SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE \(condition)
-                    """,
-                    [.text(d.id), .text(d.verificationID), .text(d.tenantID), .text(d.channel.rawValue), .text(d.provider),
-                     .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt)] + conditionBinds)
-                let job = fallback.job
-                tx.enqueue(
-                    "INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(condition)",
-                    [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)] + conditionBinds)
-                Self.insert(tx, events: fallbackEvents, when: condition, gateBinds: conditionBinds)
-                tx.enqueue(
-                    """
-                    UPDATE verifications SET sends_used = sends_used + 1, channel = ?, plan_index = ?, updated_at = ?
-                    WHERE id = ? AND status = 'pending' AND expires_at > ? AND sends_used < max_sends AND \(own)
-                    """,
-                    [.text(d.channel.rawValue), .integer(d.planIndex), at, .text(outcome.verificationID), at])
+                Self.insert(tx, delivery: d)
+                Self.insert(tx, job: fallback.job)
+                Self.insert(tx, events: fallbackEvents)
+                _ = try tx.execute(
+                    "UPDATE verifications SET sends_used = sends_used + 1, channel = ?, plan_index = ?, updated_at = ? WHERE id = ?",
+                    [.text(d.channel.rawValue), .integer(d.planIndex), at, .text(outcome.verificationID)])
             }
             if let timer = outcome.timer {
-                tx.enqueue(
+                _ = try tx.execute(
                     """
                     INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at)
-                    SELECT ?, ?, ?, ?, ?, ? WHERE \(own) AND EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending')
+                    SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM verifications WHERE id = ? AND status = 'pending')
                     """,
                     [.text(timer.id), .text(timer.kind.rawValue), .text(timer.deliveryID), .text(timer.verificationID), .text(timer.tenantID),
                      .ms(timer.dueAt), .text(timer.verificationID)])
             }
-            let memory = "tenant_id = (SELECT tenant_id FROM deliveries WHERE id = ?1) AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND channel = (SELECT channel FROM deliveries WHERE id = ?1)"
             if let until = outcome.unusableUntil {
-                tx.enqueue(
+                _ = try tx.execute(
                     """
                     INSERT INTO channel_memory (tenant_id, to_number, channel, unusable_until)
                     SELECT d.tenant_id, v.to_number, d.channel, ?3 FROM deliveries d JOIN verifications v ON v.id = d.verification_id
-                    WHERE d.id = ?1 AND v.id = ?2 AND \(own)
+                    WHERE d.id = ?1 AND v.id = ?2
                     ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until
                     """, [.text(outcome.deliveryID), .text(outcome.verificationID), .ms(until)])
             } else if outcome.status.reachedPhone {
-                tx.enqueue("DELETE FROM channel_memory WHERE \(memory) AND \(own)", [.text(outcome.deliveryID), .text(outcome.verificationID)])
-                Self.rememberWorked(tx, deliveryID: outcome.deliveryID, at: outcome.at, gate: own)
+                _ = try tx.execute(
+                    """
+                    DELETE FROM channel_memory WHERE tenant_id = (SELECT tenant_id FROM deliveries WHERE id = ?1)
+                        AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND channel = (SELECT channel FROM deliveries WHERE id = ?1)
+                    """, [.text(outcome.deliveryID), .text(outcome.verificationID)])
+                Self.rememberWorked(tx, deliveryID: outcome.deliveryID, at: outcome.at)
             }
-            return { !closed.isEmpty }
+            return { true }
         }
     }
 
@@ -190,11 +180,11 @@ extension SQLiteStore {
     }
 
     /// Remembers the channel that got a code to the phone, for the next verification to the number.
-    static func rememberWorked(_ tx: SQLiteExecutor.Tx, deliveryID: String, at: Date, gate: String = "1") {
+    static func rememberWorked(_ tx: SQLiteExecutor.Tx, deliveryID: String, at: Date) {
         tx.enqueue(
             "INSERT INTO last_worked (tenant_id, to_number, channel, at) "
             + "SELECT d.tenant_id, v.to_number, d.channel, ?2 FROM deliveries d JOIN verifications v ON v.id = d.verification_id "
-            + "WHERE d.id = ?1 AND \(gate) "
+            + "WHERE d.id = ?1 "
             + "ON CONFLICT (tenant_id, to_number) DO UPDATE SET channel = excluded.channel, at = excluded.at",
             [.text(deliveryID), .ms(at)])
     }

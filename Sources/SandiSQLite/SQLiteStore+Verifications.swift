@@ -16,73 +16,53 @@ extension SQLiteStore {
         let since = Int(Timestamp.millis(v.createdAt)) - creation.failedCheckWindowSeconds * 1000
         let cap = creation.failedCheckCap
         return try await db.deferredWrite { tx in
-            // Every decision is made inside SQL, so nothing here waits for an answer: the cap of
-            // recent wrong codes sets the flag `go`, and each write below applies only when it is set.
+            // The unit runs on the writer's thread, each statement at once: it reads the cap of
+            // recent wrong codes and the live verifications, then decides here what to write.
             let key: [SQLiteData] = [.text(v.tenantID), .text(v.to), .text(v.purpose.rawValue)]
             let sameKey = "tenant_id = ?1 AND to_number = ?2 AND purpose = ?3"
-            let recentFailures = "COALESCE((SELECT count FROM failed_checks WHERE \(sameKey) AND last_failed_at > ?4), 0)"
-            let before = tx.enqueue(
+            guard let state = try tx.execute(
                 """
-                SELECT \(recentFailures) AS failed,
+                SELECT COALESCE((SELECT count FROM failed_checks WHERE \(sameKey) AND last_failed_at > ?4), 0) AS failed,
                        (SELECT last_failed_at FROM failed_checks WHERE \(sameKey)) AS last_failed,
                        (SELECT group_concat(id) FROM verifications WHERE \(sameKey) AND status = 'pending') AS live
-                """, key + [.integer(since)])
-            tx.enqueue(
-                "INSERT OR REPLACE INTO temp.unit_flags (k, v) VALUES ('failed', \(recentFailures)), ('go', \(recentFailures) < ?5)",
-                key + [.integer(since), .integer(cap)])
-            let go = "(SELECT v FROM temp.unit_flags WHERE k = 'go') = 1"
-            // Supersession is gated by `go`, and skipped entirely for a blocked start.
-            let supersede = creation.supersedes ? go : "0"
-            let live = "SELECT id FROM verifications WHERE \(sameKey) AND status = 'pending'"
-            tx.enqueue(
-                """
-                INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                SELECT 'evt_' || lower(hex(randomblob(16))), tenant_id, id, 'verification.canceled', ?4,
-                       json_object('reason', 'superseded', 'superseded_by', ?5)
-                FROM verifications WHERE \(sameKey) AND status = 'pending' AND \(supersede)
-                """, key + [.ms(v.createdAt), .text(v.id)])
-            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE status = 'queued' AND verification_id IN (\(live)) AND \(supersede)", key)
-            tx.enqueue("UPDATE jobs SET done = 1 WHERE done = 0 AND verification_id IN (\(live)) AND \(supersede)", key)
-            tx.enqueue(
-                "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?4 WHERE \(sameKey) AND status = 'pending' AND \(supersede)",
-                key + [.ms(v.createdAt)])
-            tx.enqueue(
-                """
-                INSERT INTO verifications (\(StoredRecords.verificationColumns))
-                SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, MIN(?, ? - (SELECT v FROM temp.unit_flags WHERE k = 'failed')),?,?,?,?,?,?,?
-                WHERE \(go)
-                """,
+                """, key + [.integer(since)]).first else { throw SQLiteFailure.misuse("a SELECT without FROM returned no row") }
+            let failed = try state.int("failed")
+            guard failed < cap else {
+                let lastFailedAt = state.optionalDate("last_failed") ?? v.createdAt
+                return { .limited(lastFailedAt: lastFailedAt) }
+            }
+            let superseded = creation.supersedes ? (state.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted() : []
+            if !superseded.isEmpty {
+                let marks = Array(repeating: "?", count: superseded.count).joined(separator: ",")
+                let ids = superseded.map(SQLiteData.text)
+                _ = try tx.execute(
+                    """
+                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
+                    SELECT 'evt_' || lower(hex(randomblob(16))), tenant_id, id, 'verification.canceled', ?,
+                           json_object('reason', 'superseded', 'superseded_by', ?)
+                    FROM verifications WHERE id IN (\(marks))
+                    """, [.ms(v.createdAt), .text(v.id)] + ids)
+                Self.withdrawQueued(tx, verificationIDs: superseded)
+                _ = try tx.execute(
+                    "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ? WHERE id IN (\(marks))",
+                    [.ms(v.createdAt)] + ids)
+            }
+            // Each recent wrong code on the destination takes one attempt from the new code.
+            let maxAttempts = min(v.maxAttempts, cap - failed)
+            _ = try tx.execute(
+                "INSERT INTO verifications (\(StoredRecords.verificationColumns)) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     .text(v.id), .text(v.tenantID), .text(v.to), .text(v.country), .text(v.operator), .text(v.purpose.rawValue),
                     .text(v.userRef), .text(v.locale), .integer(v.codeLength), .text(v.digest.keyID), .text(v.digest.mac),
                     .text(v.sealed?.keyID), .text(v.sealed?.box), .text(v.status.rawValue), .text(v.channel?.rawValue),
                     .text(plan), .integer(v.planIndex), .ms(v.createdAt), .ms(v.expiresAt), .ms(v.updatedAt),
-                    .integer(v.attemptsUsed), .integer(v.maxAttempts), .integer(cap), .integer(v.sendsUsed), .integer(v.maxSends),
+                    .integer(v.attemptsUsed), .integer(maxAttempts), .integer(v.sendsUsed), .integer(v.maxSends),
                     .integer(v.resends), .ms(v.resendAvailableAt), .text(context), .text(risk), .text(binding),
                 ])
-            for d in v.deliveries {
-                tx.enqueue(
-                    """
-                    INSERT INTO deliveries (id, verification_id, tenant_id, channel, provider, status, plan_index, queued_at)
-                    SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE \(go)
-                    """,
-                    [.text(d.id), .text(d.verificationID), .text(d.tenantID), .text(d.channel.rawValue), .text(d.provider),
-                     .text(d.status.rawValue), .integer(d.planIndex), .ms(d.queuedAt)])
-            }
-            if let job = creation.job {
-                tx.enqueue("INSERT INTO jobs (id, kind, delivery_id, verification_id, tenant_id, due_at) SELECT ?, ?, ?, ?, ?, ? WHERE \(go)",
-                           [.text(job.id), .text(job.kind.rawValue), .text(job.deliveryID), .text(job.verificationID), .text(job.tenantID), .ms(job.dueAt)])
-            }
-            Self.insert(tx, events: events, when: go)
-            let after = tx.enqueue("SELECT max_attempts FROM verifications WHERE id = ?", [.text(v.id)])
-            return {
-                let state = before.first
-                guard let stored = after.first else {
-                    return .limited(lastFailedAt: state?.optionalDate("last_failed") ?? v.createdAt)
-                }
-                let superseded = !creation.supersedes ? [] : (state?.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted()
-                return .created(superseded: superseded, maxAttempts: try stored.int("max_attempts"))
-            }
+            for d in v.deliveries { Self.insert(tx, delivery: d) }
+            if let job = creation.job { Self.insert(tx, job: job) }
+            Self.insert(tx, events: events)
+            return { .created(superseded: superseded, maxAttempts: maxAttempts) }
         }
     }
 
@@ -106,7 +86,7 @@ extension SQLiteStore {
     }
 
     public func applyCheck(_ check: CheckRecord) async throws -> CheckApplied {
-        try await db.deferredWrite { tx in Self.applyCheck(tx, check).finish }
+        try await db.deferredWrite { tx in try Self.applyCheck(tx, check).finish }
     }
 
     /// The check, its approval's risk state and its notice in one keyed unit: one commit, one
@@ -115,9 +95,8 @@ extension SQLiteStore {
         guard check.valid else { return try await applyCheck(check) }
         let notice = try approval.notice.map { ($0.notice, try EncodedEvents([$0.event])) }
         let finish = try await db.keyedWrite(keys: approval.riskKeys, now: check.now) { state, tx in
-            // Inline, each statement runs at once: the update's rows say now whether it approved.
-            let applied = Self.applyCheck(tx, check)
-            guard !applied.changed.isEmpty else { return (applied.finish, [:]) }
+            let applied = try Self.applyCheck(tx, check)
+            guard applied.changed else { return (applied.finish, [:]) }
             let write = approval.learn(state)
             try Self.insert(tx, riskWrite: write)
             if let (n, events) = notice { Self.insert(tx, notice: n, events: events) }
@@ -126,87 +105,74 @@ extension SQLiteStore {
         return try finish()
     }
 
-    /// Enqueues a check's statements; `changed` holds the verification the check changed (once
-    /// they ran), `finish` reads the outcome once the batch settled.
-    static func applyCheck(_ tx: SQLiteExecutor.Tx, _ check: CheckRecord) -> (changed: SQLiteExecutor.Rows, finish: @Sendable () throws -> CheckApplied) {
-        let grantBinds: [SQLiteData]? = check.grant.map { g in
-            [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
-             .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)]
-        }
-        // The conditional update decides; the flag `ok` (rows it changed) gates the rest.
+    /// Runs a check's statements on the writer's thread, each at once: the conditional update
+    /// decides, and what follows it is written only when it changed the verification.
+    /// `changed` says whether it did; `finish` decodes the outcome once the batch committed.
+    static func applyCheck(_ tx: SQLiteExecutor.Tx, _ check: CheckRecord) throws -> (changed: Bool, finish: @Sendable () throws -> CheckApplied) {
         let now = SQLiteData.ms(check.now)
         let id = SQLiteData.text(check.verificationID)
         let tenant = SQLiteData.text(check.tenantID)
         let pendingNow = "id = ?2 AND tenant_id = ?3 AND status = 'pending' AND expires_at > ?1 AND attempts_used < max_attempts"
-        let update: SQLiteExecutor.Rows
-        if check.valid {
-            update = tx.enqueue(
-                """
-                UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?1
-                WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
-                """, [now, id, tenant])
-        } else {
-            update = tx.enqueue(
-                """
-                UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?1,
-                    status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
-                    sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
-                    sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
-                WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
-                """, [now, id, tenant])
+        let update = check.valid
+            ? """
+              UPDATE verifications SET status = 'approved', sealed_key_id = NULL, sealed_box = NULL, updated_at = ?1
+              WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
+              """
+            : """
+              UPDATE verifications SET attempts_used = attempts_used + 1, updated_at = ?1,
+                  status = CASE WHEN attempts_used + 1 >= max_attempts THEN 'locked' ELSE status END,
+                  sealed_key_id = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_key_id END,
+                  sealed_box = CASE WHEN attempts_used + 1 >= max_attempts THEN NULL ELSE sealed_box END
+              WHERE \(pendingNow) RETURNING \(StoredRecords.verificationColumns)
+              """
+        guard let row = try tx.execute(update, [now, id, tenant]).first else {
+            // Not pending any more (or unknown): nothing changes; the answer shows it as it is.
+            let current = try tx.execute("SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
+            return (false, {
+                guard let row = current.first else { return .notFound }
+                return .unchanged(try StoredRecords.verification(row))
+            })
         }
-        let ok = tx.gateOnChanges("ok")
-        let destination = "tenant_id = ?1 AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND purpose = (SELECT purpose FROM verifications WHERE id = ?2)"
+        let destination: [SQLiteData] = [tenant, .text(try row.string("to_number")), .text(try row.string("purpose"))]
         if check.valid {
-            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ? AND status = 'queued' AND \(ok)", [id])
-            tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ? AND done = 0 AND \(ok)", [id])
-            tx.enqueue("DELETE FROM failed_checks WHERE \(destination) AND \(ok)", [tenant, id])
-            if let grantBinds {
-                tx.enqueue(
-                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) SELECT ?,?,?,?,?,?,?,? WHERE \(ok)",
-                    grantBinds)
+            Self.withdrawQueued(tx, verificationID: check.verificationID)
+            _ = try tx.execute("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?", destination)
+            if let g = check.grant {
+                _ = try tx.execute(
+                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+                    [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
+                     .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
             }
-            tx.enqueue(
+            _ = try tx.execute(
                 """
                 INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                SELECT ?1, ?2, ?3, 'verification.approved', ?4,
-                       json_object('attempts_used', (SELECT attempts_used + 1 FROM verifications WHERE id = ?3), 'grant', json(?5))
-                WHERE \(ok)
-                """, [.text(Identifier.make(.event)), tenant, id, now, .text(check.grant != nil ? "true" : "false")])
+                VALUES (?, ?, ?, 'verification.approved', ?, json_object('attempts_used', ?, 'grant', json(?)))
+                """, [.text(Identifier.make(.event)), tenant, id, now, .integer(try row.int("attempts_used") + 1),
+                      .text(check.grant != nil ? "true" : "false")])
         } else {
             let window = Int(Timestamp.millis(check.now)) - check.failedCheckWindowSeconds * 1000
-            tx.enqueue(
+            _ = try tx.execute(
                 """
-                INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at)
-                SELECT ?1, to_number, purpose, 1, ?3 FROM verifications WHERE id = ?2 AND \(ok)
+                INSERT INTO failed_checks (tenant_id, to_number, purpose, count, last_failed_at) VALUES (?1, ?2, ?3, 1, ?4)
                 ON CONFLICT (tenant_id, to_number, purpose) DO UPDATE SET
-                    count = CASE WHEN failed_checks.last_failed_at <= ?4 THEN 1 ELSE failed_checks.count + 1 END,
+                    count = CASE WHEN failed_checks.last_failed_at <= ?5 THEN 1 ELSE failed_checks.count + 1 END,
                     last_failed_at = excluded.last_failed_at
-                """, [tenant, id, now, .integer(window)])
-            tx.enqueue(
+                """, destination + [now, .integer(window)])
+            _ = try tx.execute(
                 """
                 INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                SELECT ?1, ?2, ?3, 'verification.check_failed', ?4,
-                       json_object('attempts_remaining', (SELECT max_attempts - attempts_used FROM verifications WHERE id = ?3))
-                WHERE \(ok)
-                """, [.text(Identifier.make(.event)), tenant, id, now])
-            let locked = "\(ok) AND (SELECT status FROM verifications WHERE id = ?1) = 'locked'"
-            tx.enqueue(
-                """
-                INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                SELECT ?2, ?3, ?1, 'verification.locked', ?4, '{}' WHERE \(locked)
-                """, [id, .text(Identifier.make(.event)), tenant, now])
-            tx.enqueue("UPDATE deliveries SET status = 'canceled' WHERE verification_id = ?1 AND status = 'queued' AND \(locked)", [id])
-            tx.enqueue("UPDATE jobs SET done = 1 WHERE verification_id = ?1 AND done = 0 AND \(locked)", [id])
-        }
-        let current = tx.enqueue("SELECT \(StoredRecords.verificationColumns) FROM verifications WHERE id = ? AND tenant_id = ?", [id, tenant])
-        return (update, {
-            if let row = update.first {
-                let after = try StoredRecords.verification(row)
-                return check.valid ? .approved(after) : .rejected(after)
+                VALUES (?, ?, ?, 'verification.check_failed', ?, json_object('attempts_remaining', ?))
+                """, [.text(Identifier.make(.event)), tenant, id, now, .integer(try row.int("max_attempts") - row.int("attempts_used"))])
+            if try row.string("status") == VerificationStatus.locked.rawValue {
+                _ = try tx.execute(
+                    "INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES (?, ?, ?, 'verification.locked', ?, '{}')",
+                    [.text(Identifier.make(.event)), tenant, id, now])
+                Self.withdrawQueued(tx, verificationID: check.verificationID)
             }
-            guard let row = current.first else { return .notFound }
-            return .unchanged(try StoredRecords.verification(row))
+        }
+        return (true, {
+            let after = try StoredRecords.verification(row)
+            return check.valid ? .approved(after) : .rejected(after)
         })
     }
 
@@ -332,19 +298,16 @@ extension SQLiteStore {
         }
     }
 
-    /// Inserts events; with `gate`, only when that SQL condition holds as the statement runs.
-    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event], when gate: String? = nil) throws {
+    /// Inserts events.
+    static func insert(_ tx: SQLiteExecutor.Tx, events: [Event]) throws {
         guard !events.isEmpty else { return }
-        insert(tx, events: try EncodedEvents(events), when: gate)
+        insert(tx, events: try EncodedEvents(events))
     }
 
-    /// Inserts events encoded beforehand; with `gate`, only when that SQL condition holds (its
-    /// `?` placeholders bound to `gateBinds`, after the events' own).
-    static func insert(_ tx: SQLiteExecutor.Tx, events: EncodedEvents, when gate: String? = nil, gateBinds: [SQLiteData] = []) {
+    /// Inserts events encoded beforehand.
+    static func insert(_ tx: SQLiteExecutor.Tx, events: EncodedEvents) {
         guard !events.binds.isEmpty else { return }
-        let values = events.values
-        let rows = gate.map { "SELECT * FROM (VALUES \(values)) WHERE \($0)" } ?? "VALUES \(values)"
-        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) " + rows, events.binds + gateBinds)
+        tx.enqueue("INSERT INTO events (id, tenant_id, verification_id, type, created_at, data) VALUES " + events.values, events.binds)
     }
 
     static func loadVerification(_ tx: SQLiteExecutor.Tx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {

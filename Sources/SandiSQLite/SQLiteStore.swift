@@ -65,7 +65,6 @@ public final class SQLiteStore: SandiStore {
             // 64 MiB of page cache: the writer's pages stay in memory (one connection writes, so
             // its cache stays valid).
             "PRAGMA cache_size = -65536",
-            "CREATE TEMP TABLE unit_flags (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
         ])
         let sync = durable ? WALSync(databasePath: path, logger: logger) : nil
         let writer = SQLiteExecutor(writer: connection, maxBatch: options.maxBatch, durability: sync, logger: logger)
