@@ -343,7 +343,7 @@ final class Checkpointer: Sendable {
     /// Checkpoints run on the checkpointer's own connection so far.
     let runs = Atomic<Int>(0)
 
-    init(worker: SQLiteWorker, threshold: Int = 1000, limit: Int = 10_000) {
+    init(worker: SQLiteWorker, threshold: Int = 8000, limit: Int = 32_000) {
         self.worker = worker
         self.threshold = threshold
         self.limit = limit
