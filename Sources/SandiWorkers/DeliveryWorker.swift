@@ -108,16 +108,34 @@ public struct DeliveryWorker: Service {
         let receipts = try await applyDueReceipts()
         let notices = try await processor.store.claimDueNotices(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
-        for notice in notices {
-            do {
-                try await processor.sendNotice(notice, owner: owner)
-            } catch {
-                logger.error("notice failed to record", metadata: ["notice_id": .string(notice.id), "error": "\(type(of: error))"])
+        // Notices go out side by side, as deliveries do (one at a time, each waited for two
+        // commits, its message and its outcome, and a burst of approvals left them seconds behind).
+        let noticesClaimedAt = processor.clock.now
+        var noticesStarted = 0
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for notice in notices {
+                if inFlight >= options.concurrency {
+                    await group.next()
+                    inFlight -= 1
+                }
+                // As for a delivery: one that waited for a slot past half its lease is left to
+                // its lease (claimed again once it ran out), so no other node can send it too.
+                if processor.clock.now.timeIntervalSince(noticesClaimedAt) > options.leaseSeconds / 2 { continue }
+                noticesStarted += 1
+                group.addTask {
+                    do {
+                        try await processor.sendNotice(notice, owner: owner)
+                    } catch {
+                        logger.error("notice failed to record", metadata: ["notice_id": .string(notice.id), "error": "\(type(of: error))"])
+                    }
+                }
+                inFlight += 1
             }
         }
         let claimed = try await processor.store.claimDue(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
-        guard !claimed.isEmpty else { return notices.count + receipts }
+        guard !claimed.isEmpty else { return noticesStarted + receipts }
         let claimedAt = processor.clock.now
         var started = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -145,7 +163,7 @@ public struct DeliveryWorker: Service {
             }
             try await group.waitForAll()
         }
-        return started + notices.count + receipts
+        return started + noticesStarted + receipts
     }
 
     private func waitTime() async throws -> Duration {
