@@ -100,13 +100,9 @@ extension SQLiteStore {
                     WHERE d.id = ?1 AND v.id = ?2
                     ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until
                     """, [.text(outcome.deliveryID), .text(outcome.verificationID), .ms(until)])
-            } else if outcome.status.reachedPhone {
-                _ = try tx.execute(
-                    """
-                    DELETE FROM channel_memory WHERE tenant_id = (SELECT tenant_id FROM deliveries WHERE id = ?1)
-                        AND to_number = (SELECT to_number FROM verifications WHERE id = ?2) AND channel = (SELECT channel FROM deliveries WHERE id = ?1)
-                    """, [.text(outcome.deliveryID), .text(outcome.verificationID)])
-                Self.rememberWorked(tx, deliveryID: outcome.deliveryID, at: outcome.at)
+            } else if outcome.status.reachedPhone, let route = try Self.route(tx, deliveryID: outcome.deliveryID) {
+                _ = try tx.execute("DELETE FROM channel_memory WHERE tenant_id = ? AND to_number = ? AND channel = ?", route.binds)
+                Self.rememberWorked(tx, route, at: outcome.at)
             }
             return { true }
         }
@@ -138,8 +134,8 @@ extension SQLiteStore {
             }
             if d.status.isFailure {
                 tx.enqueue("UPDATE jobs SET due_at = MIN(due_at, ?) WHERE delivery_id = ? AND kind = 'fallback' AND done = 0", [.ms(at), .text(d.id)])
-            } else if d.status.reachedPhone {
-                Self.rememberWorked(tx, deliveryID: d.id, at: at)
+            } else if d.status.reachedPhone, let route = try Self.route(tx, deliveryID: d.id) {
+                Self.rememberWorked(tx, route, at: at)
             }
             Self.insert(tx, events: encoded)
             return d
@@ -179,14 +175,28 @@ extension SQLiteStore {
         }
     }
 
+    /// Where a delivery went: its tenant, number and channel.
+    struct Route {
+        let tenantID: String, to: String, channel: String
+        var binds: [SQLiteData] { [.text(tenantID), .text(to), .text(channel)] }
+    }
+
+    /// Reads where a delivery went, so the statements that follow are single-row ones with plain
+    /// values: inside the batch's transaction, an `INSERT … SELECT` (or an upsert of several rows)
+    /// first copies every page it touches into a statement journal, to undo itself alone.
+    static func route(_ tx: SQLiteExecutor.Tx, deliveryID: String) throws -> Route? {
+        guard let row = try tx.execute(
+            "SELECT d.tenant_id AS tenant_id, v.to_number AS to_number, d.channel AS channel FROM deliveries d JOIN verifications v ON v.id = d.verification_id WHERE d.id = ?",
+            [.text(deliveryID)]).first else { return nil }
+        return Route(tenantID: try row.string("tenant_id"), to: try row.string("to_number"), channel: try row.string("channel"))
+    }
+
     /// Remembers the channel that got a code to the phone, for the next verification to the number.
-    static func rememberWorked(_ tx: SQLiteExecutor.Tx, deliveryID: String, at: Date) {
+    static func rememberWorked(_ tx: SQLiteExecutor.Tx, _ route: Route, at: Date) {
         tx.enqueue(
-            "INSERT INTO last_worked (tenant_id, to_number, channel, at) "
-            + "SELECT d.tenant_id, v.to_number, d.channel, ?2 FROM deliveries d JOIN verifications v ON v.id = d.verification_id "
-            + "WHERE d.id = ?1 "
+            "INSERT INTO last_worked (tenant_id, to_number, channel, at) VALUES (?, ?, ?, ?) "
             + "ON CONFLICT (tenant_id, to_number) DO UPDATE SET channel = excluded.channel, at = excluded.at",
-            [.text(deliveryID), .ms(at)])
+            [.text(route.tenantID), .text(route.to), .text(route.channel), .ms(at)])
     }
 
     public func pendingJobCount() async throws -> Int {
