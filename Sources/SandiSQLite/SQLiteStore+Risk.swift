@@ -16,13 +16,16 @@ extension SQLiteStore {
 
     /// A risk step's grants and events (its values the executor writes).
     static func insert(_ tx: SQLiteExecutor.Tx, riskWrite write: RiskStateWrite) throws {
-        for g in write.grants {
-            tx.enqueue(
-                "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
-                [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), g.userRef.map(SQLiteData.text) ?? .null, .text(g.to),
-                 .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
-        }
+        for g in write.grants { insert(tx, grant: g) }
         try insert(tx, events: write.events)
+    }
+
+    /// A grant (its token stored hashed).
+    static func insert(_ tx: SQLiteExecutor.Tx, grant g: Grant) {
+        tx.enqueue(
+            "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
+            [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
+             .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
     }
 
     public func riskStates(prefix: String, now: Date, limit: Int) async throws -> [String: String] {

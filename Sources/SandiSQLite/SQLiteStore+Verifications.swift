@@ -34,18 +34,14 @@ extension SQLiteStore {
             let superseded = creation.supersedes ? (state.optionalString("live") ?? "").split(separator: ",").map(String.init).sorted() : []
             if !superseded.isEmpty {
                 let marks = Array(repeating: "?", count: superseded.count).joined(separator: ",")
-                let ids = superseded.map(SQLiteData.text)
-                _ = try tx.execute(
-                    """
-                    INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)
-                    SELECT 'evt_' || lower(hex(randomblob(16))), tenant_id, id, 'verification.canceled', ?,
-                           json_object('reason', 'superseded', 'superseded_by', ?)
-                    FROM verifications WHERE id IN (\(marks))
-                    """, [.ms(v.createdAt), .text(v.id)] + ids)
+                try Self.insert(tx, events: superseded.map { id in
+                    Event(tenantID: v.tenantID, verificationID: id, type: "verification.canceled", createdAt: v.createdAt,
+                          data: ["reason": "superseded", "superseded_by": .string(v.id)])
+                })
                 Self.withdrawQueued(tx, verificationIDs: superseded)
                 _ = try tx.execute(
                     "UPDATE verifications SET status = 'canceled', sealed_key_id = NULL, sealed_box = NULL, updated_at = ? WHERE id IN (\(marks))",
-                    [.ms(v.createdAt)] + ids)
+                    [.ms(v.createdAt)] + superseded.map(SQLiteData.text))
             }
             // Each recent wrong code on the destination takes one attempt from the new code.
             let maxAttempts = min(v.maxAttempts, cap - failed)
@@ -137,12 +133,7 @@ extension SQLiteStore {
         if check.valid {
             Self.withdrawQueued(tx, verificationID: check.verificationID)
             _ = try tx.execute("DELETE FROM failed_checks WHERE tenant_id = ? AND to_number = ? AND purpose = ?", destination)
-            if let g = check.grant {
-                _ = try tx.execute(
-                    "INSERT INTO grants (token_hash, tenant_id, verification_id, user_ref, to_number, purpose, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)",
-                    [.text(g.tokenHash), .text(g.tenantID), .text(g.verificationID), .text(g.userRef), .text(g.to),
-                     .text(g.purpose.rawValue), .ms(g.createdAt), .ms(g.expiresAt)])
-            }
+            if let g = check.grant { Self.insert(tx, grant: g) }
             _ = try tx.execute(
                 """
                 INSERT INTO events (id, tenant_id, verification_id, type, created_at, data)

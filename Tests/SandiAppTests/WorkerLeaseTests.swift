@@ -10,16 +10,7 @@ import Testing
 struct WorkerLeaseTests {
     @Test("a claimed job that waited past half its lease goes back unsent, for any node to take at once")
     func staleClaimsGoBack() async throws {
-        let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-        let store = MemoryStore()
-        let provider = RecordingProvider()
-        // A slow provider: each send takes 6 s of a 10 s lease.
-        provider.whenSending { clock.advance(by: 6) }
-        let processor = DeliveryProcessor(
-            store: store, hasher: CodeHasher(keyring: Fixtures.keyring), clock: clock, providers: ProviderRegistry([provider]))
-        let worker = DeliveryWorker(
-            processor: processor, doorbell: Doorbell(), options: DeliveryWorkerOptions(leaseSeconds: 10, batchSize: 8, concurrency: 1),
-            owner: "node-a", logger: Logger(label: "test"))
+        let (clock, store, provider, worker) = slowWorker()
         for i in 0..<3 { _ = try await store.create(try Fixtures.creation(to: "+62812555000\(i)", now: clock.now)) }
 
         #expect(try await worker.runOnce() == 1, "one send started; the two behind it waited 6 s of a 10 s lease")
@@ -29,6 +20,20 @@ struct WorkerLeaseTests {
         for job in other { try await store.release(jobID: job.job.id, owner: "node-b", dueAt: job.job.dueAt) }
         while try await worker.runOnce() > 0 {}
         #expect(provider.sent.count == 3 && Set(provider.sent.map(\.deliveryID)).count == 3, "each sent once")
+    }
+
+    /// A worker with one send at a time and a 10 s lease, and a slow provider: each send takes 6 s.
+    private func slowWorker() -> (ManualClock, MemoryStore, RecordingProvider, DeliveryWorker) {
+        let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
+        let store = MemoryStore()
+        let provider = RecordingProvider()
+        provider.whenSending { clock.advance(by: 6) }
+        let processor = DeliveryProcessor(
+            store: store, hasher: CodeHasher(keyring: Fixtures.keyring), clock: clock, providers: ProviderRegistry([provider]))
+        let worker = DeliveryWorker(
+            processor: processor, doorbell: Doorbell(), options: DeliveryWorkerOptions(leaseSeconds: 10, batchSize: 8, concurrency: 1),
+            owner: "node-a", logger: Logger(label: "test"))
+        return (clock, store, provider, worker)
     }
 
     /// Security notices waiting in the store, due now.
@@ -64,15 +69,7 @@ struct WorkerLeaseTests {
 
     @Test("a notice that waited for a slot past half its lease is left to its lease, then sent once")
     func staleNoticesWait() async throws {
-        let clock = ManualClock(Date(timeIntervalSince1970: 1_795_000_000))
-        let store = MemoryStore()
-        let provider = RecordingProvider()
-        provider.whenSending { clock.advance(by: 6) }
-        let processor = DeliveryProcessor(
-            store: store, hasher: CodeHasher(keyring: Fixtures.keyring), clock: clock, providers: ProviderRegistry([provider]))
-        let worker = DeliveryWorker(
-            processor: processor, doorbell: Doorbell(), options: DeliveryWorkerOptions(leaseSeconds: 10, batchSize: 8, concurrency: 1),
-            owner: "node-a", logger: Logger(label: "test"))
+        let (clock, store, provider, worker) = slowWorker()
         _ = try await queueNotices(3, store, at: clock.now)
 
         #expect(try await worker.runOnce() == 1, "one sent; the two behind it waited 6 s of a 10 s lease")
