@@ -10,27 +10,34 @@ extension SQLiteStore {
         """
 
     public func sealAudit(limit: Int) async throws -> Int {
-        // Awaiting, not inline: decoding the records (for the chain and the rollups) runs on the
-        // cooperative pool between its statements, not on the writer's thread.
-        try await db.write { tx in
+        // The records are read on a read connection and hashed and counted on the cooperative
+        // pool, so the writer is not held while that runs (it used to be, for three hops and the
+        // decoding of a thousand records). One inline unit then writes the links and the rollups,
+        // if the chain's head is still the one the links follow; if not (another pass or a purge
+        // came between), it writes nothing and the next pass starts again from the new head.
+        let (head, records, after) = try await read { tx in
             let head = try await tx.query("SELECT seq, hash FROM audit_links ORDER BY seq DESC LIMIT 1").first
             // With every sealed record purged, the chain continues from the retention checkpoint.
             let checkpoint = head == nil
                 ? try await tx.query("SELECT value FROM risk_state WHERE key = ?", [.text(AuditCheckpoint.key)]).first?
                     .optionalString("value").flatMap(AuditCheckpoint.init(text:))
                 : nil
-            let after = head?.column("seq")?.integer ?? checkpoint.map { Int($0.seq) } ?? 0
             let records = try await tx.query(
                 "SELECT \(Self.auditColumns) FROM events e LEFT JOIN audit_links l ON l.seq = e.seq WHERE e.seq > ? ORDER BY e.seq LIMIT ?",
-                [.integer(after), .integer(limit)]).map(StoredRecords.audit)
-            let links = AuditChain.seal(records, after: head?.optionalString("hash") ?? checkpoint?.hash)
-            guard !links.isEmpty else { return 0 }
-            // One statement for the whole pass, so sealing stays off the hot path.
+                [.integer(head?.optionalInt("seq") ?? checkpoint.map { Int($0.seq) } ?? 0), .integer(limit)]).map(StoredRecords.audit)
+            return (head?.optionalInt("seq"), records, head?.optionalString("hash") ?? checkpoint?.hash)
+        }
+        let links = AuditChain.seal(records, after: after)
+        guard !links.isEmpty else { return 0 }
+        // The cockpit's aggregates move with the chain: each event counted once.
+        let deltas = Rollups.deltas(for: records)
+        return try await db.inlineWrite { tx in
+            let current = try tx.execute("SELECT seq FROM audit_links ORDER BY seq DESC LIMIT 1").first?.optionalInt("seq")
+            guard current == head else { return 0 }
             tx.enqueue(
                 "INSERT INTO audit_links (seq, prev_hash, hash) VALUES " + Array(repeating: "(?,?,?)", count: links.count).joined(separator: ","),
                 links.flatMap { [SQLiteData.integer(Int($0.seq)), .text($0.previous), .text($0.hash)] })
-            // The cockpit's aggregates move with the chain: each event counted once.
-            for chunk in Rollups.deltas(for: records).chunked(150) {
+            for chunk in deltas.chunked(150) {
                 tx.enqueue(
                     "INSERT INTO rollups (span, bucket, tenant_id, metric, dimension, count, total) VALUES "
                         + Array(repeating: "(?,?,?,?,?,?,?)", count: chunk.count).joined(separator: ",")

@@ -406,6 +406,20 @@ public enum StoreContract {
             try expect(older.map(\.eventID) == records.prefix(5).reversed().map(\.eventID), "and the page before")
             try expect(older.allSatisfy { $0.hash != nil }, "with their chain hashes")
         },
+        Check(name: "audit: passes that overlap (and new events among them) seal each event once, in one chain") { store in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<12 {
+                    group.addTask { _ = try await store.create(try Fixtures.creation(to: "+6281200001\(String(format: "%02d", i))", now: t0)) }
+                    group.addTask { _ = try await store.sealAudit(limit: 3) }
+                }
+                try await group.waitForAll()
+            }
+            while try await store.sealAudit(limit: 5) > 0 {}
+            let records = try await store.auditRecords(afterSeq: 0, limit: 1000)
+            try expect(records.count == 24 && AuditChain.verify(records) == .intact(sealed: 24, unsealed: 0), "intact: \(AuditChain.verify(records))")
+            let counted = try await store.rollups(tenantID: nil, span: 60, from: t0.addingTimeInterval(-60), to: t0.addingTimeInterval(60), metrics: ["verifications"])
+            try expect(counted.reduce(0) { $0 + $1.count } == 12, "each start counted once: \(counted)")
+        },
         Check(name: "rollups: sealing counts each event once, in minute and hour buckets, per tenant") { store in
             for i in 0..<3 { _ = try await store.create(try Fixtures.creation(to: "+62812000000\(i)", now: t0)) }
             _ = try await store.sealAudit(limit: 3)
