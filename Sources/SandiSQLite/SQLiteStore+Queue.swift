@@ -92,17 +92,13 @@ extension SQLiteStore {
                     [.text(timer.id), .text(timer.kind.rawValue), .text(timer.deliveryID), .text(timer.verificationID), .text(timer.tenantID),
                      .ms(timer.dueAt), .text(timer.verificationID)])
             }
-            if let until = outcome.unusableUntil {
-                _ = try tx.execute(
-                    """
-                    INSERT INTO channel_memory (tenant_id, to_number, channel, unusable_until)
-                    SELECT d.tenant_id, v.to_number, d.channel, ?3 FROM deliveries d JOIN verifications v ON v.id = d.verification_id
-                    WHERE d.id = ?1 AND v.id = ?2
-                    ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until
-                    """, [.text(outcome.deliveryID), .text(outcome.verificationID), .ms(until)])
-            } else if outcome.status.reachedPhone, let route = try Self.route(tx, deliveryID: outcome.deliveryID) {
-                _ = try tx.execute("DELETE FROM channel_memory WHERE tenant_id = ? AND to_number = ? AND channel = ?", route.binds)
-                Self.rememberWorked(tx, route, at: outcome.at)
+            if outcome.unusableUntil != nil || outcome.status.reachedPhone, let route = try Self.route(tx, deliveryID: outcome.deliveryID) {
+                if let until = outcome.unusableUntil {
+                    Self.rememberUnusable(tx, route, until: until)
+                } else {
+                    _ = try tx.execute("DELETE FROM channel_memory WHERE tenant_id = ? AND to_number = ? AND channel = ?", route.binds)
+                    Self.rememberWorked(tx, route, at: outcome.at)
+                }
             }
             return { true }
         }
@@ -125,12 +121,8 @@ extension SQLiteStore {
             tx.enqueue(
                 "UPDATE deliveries SET status = ?, error = ?, sent_at = ?, delivered_at = ?, read_at = ?, failed_at = ? WHERE id = ?",
                 [.text(d.status.rawValue), .text(d.error), .ms(d.sentAt), .ms(d.deliveredAt), .ms(d.readAt), .ms(d.failedAt), .text(d.id)])
-            if d.status == .undeliverable, let unusableUntil {
-                tx.enqueue(
-                    "INSERT INTO channel_memory (tenant_id, to_number, channel, unusable_until) "
-                    + "SELECT d.tenant_id, v.to_number, d.channel, ?2 FROM deliveries d JOIN verifications v ON v.id = d.verification_id WHERE d.id = ?1 "
-                    + "ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until",
-                    [.text(d.id), .ms(unusableUntil)])
+            if d.status == .undeliverable, let unusableUntil, let route = try Self.route(tx, deliveryID: d.id) {
+                Self.rememberUnusable(tx, route, until: unusableUntil)
             }
             if d.status.isFailure {
                 tx.enqueue("UPDATE jobs SET due_at = MIN(due_at, ?) WHERE delivery_id = ? AND kind = 'fallback' AND done = 0", [.ms(at), .text(d.id)])
@@ -181,14 +173,22 @@ extension SQLiteStore {
         var binds: [SQLiteData] { [.text(tenantID), .text(to), .text(channel)] }
     }
 
-    /// Reads where a delivery went, so the statements that follow are single-row ones with plain
-    /// values: inside the batch's transaction, an `INSERT … SELECT` (or an upsert of several rows)
+    /// Reads where a delivery went, so the channel memory and `last_worked` are written with
+    /// single-row statements of plain values: inside the batch's transaction, an `INSERT … SELECT` (or an upsert of several rows)
     /// first copies every page it touches into a statement journal, to undo itself alone.
     static func route(_ tx: SQLiteExecutor.Tx, deliveryID: String) throws -> Route? {
         guard let row = try tx.execute(
             "SELECT d.tenant_id AS tenant_id, v.to_number AS to_number, d.channel AS channel FROM deliveries d JOIN verifications v ON v.id = d.verification_id WHERE d.id = ?",
             [.text(deliveryID)]).first else { return nil }
         return Route(tenantID: try row.string("tenant_id"), to: try row.string("to_number"), channel: try row.string("channel"))
+    }
+
+    /// Remembers until when the destination cannot use the delivery's channel.
+    static func rememberUnusable(_ tx: SQLiteExecutor.Tx, _ route: Route, until: Date) {
+        tx.enqueue(
+            "INSERT INTO channel_memory (tenant_id, to_number, channel, unusable_until) VALUES (?, ?, ?, ?) "
+            + "ON CONFLICT (tenant_id, to_number, channel) DO UPDATE SET unusable_until = excluded.unusable_until",
+            route.binds + [.ms(until)])
     }
 
     /// Remembers the channel that got a code to the phone, for the next verification to the number.

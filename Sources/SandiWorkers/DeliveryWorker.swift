@@ -110,60 +110,55 @@ public struct DeliveryWorker: Service {
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
         // Notices go out side by side, as deliveries do (one at a time, each waited for two
         // commits, its message and its outcome, and a burst of approvals left them seconds behind).
-        let noticesClaimedAt = processor.clock.now
-        var noticesStarted = 0
-        await withTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            for notice in notices {
-                if inFlight >= options.concurrency {
-                    await group.next()
-                    inFlight -= 1
-                }
-                // As for a delivery: one that waited for a slot past half its lease is left to
-                // its lease (claimed again once it ran out), so no other node can send it too.
-                if processor.clock.now.timeIntervalSince(noticesClaimedAt) > options.leaseSeconds / 2 { continue }
-                noticesStarted += 1
-                group.addTask {
-                    do {
-                        try await processor.sendNotice(notice, owner: owner)
-                    } catch {
-                        logger.error("notice failed to record", metadata: ["notice_id": .string(notice.id), "error": "\(type(of: error))"])
-                    }
-                }
-                inFlight += 1
+        // One that waited past half its lease is left to it: claimed again once it ran out.
+        let noticesStarted = try await sendSideBySide(notices, stale: { _ in }) { notice in
+            do {
+                try await processor.sendNotice(notice, owner: owner)
+            } catch {
+                logger.error("notice failed to record", metadata: ["notice_id": .string(notice.id), "error": "\(type(of: error))"])
             }
         }
         let claimed = try await processor.store.claimDue(
             now: processor.clock.now, owner: owner, leaseSeconds: options.leaseSeconds, limit: options.batchSize)
-        guard !claimed.isEmpty else { return noticesStarted + receipts }
+        // A job that waited past half its lease goes back to the queue unsent, for any node to take.
+        let started = try await sendSideBySide(claimed, stale: { job in
+            try await processor.store.release(jobID: job.job.id, owner: owner, dueAt: job.job.dueAt)
+        }) { job in
+            do {
+                try await processor.process(job, owner: owner)
+            } catch {
+                logger.error("delivery failed to record", metadata: ["delivery_id": .string(job.delivery.id), "error": "\(type(of: error))"])
+            }
+        }
+        return started + noticesStarted + receipts
+    }
+
+    /// Sends claimed items, at most `options.concurrency` at once; returns how many it started.
+    /// An item that waited for a free slot past half its lease goes to `stale` unsent: sending it
+    /// now could outlast the lease, and another node could send it too.
+    private func sendSideBySide<Item: Sendable>(_ items: [Item], stale: (Item) async throws -> Void,
+                                                send: @escaping @Sendable (Item) async -> Void) async throws -> Int {
+        guard !items.isEmpty else { return 0 }
         let claimedAt = processor.clock.now
         var started = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var inFlight = 0
-            for job in claimed {
+            for item in items {
                 if inFlight >= options.concurrency {
                     try await group.next()
                     inFlight -= 1
                 }
-                // A job that waited for a free slot past half its lease goes back to the queue
-                // unsent: sending it now could outlast the lease, and another node could send it too.
                 if processor.clock.now.timeIntervalSince(claimedAt) > options.leaseSeconds / 2 {
-                    try await processor.store.release(jobID: job.job.id, owner: owner, dueAt: job.job.dueAt)
+                    try await stale(item)
                     continue
                 }
                 started += 1
-                group.addTask {
-                    do {
-                        try await processor.process(job, owner: owner)
-                    } catch {
-                        logger.error("delivery failed to record", metadata: ["delivery_id": .string(job.delivery.id), "error": "\(type(of: error))"])
-                    }
-                }
+                group.addTask { await send(item) }
                 inFlight += 1
             }
             try await group.waitForAll()
         }
-        return started + noticesStarted + receipts
+        return started
     }
 
     private func waitTime() async throws -> Duration {
