@@ -124,6 +124,17 @@ enum PGMigrations {
                 PRIMARY KEY (span, bucket, tenant_id, metric, dimension))
             """,
         ]),
+        (5, "limit_keys_by_value", [
+            // A limit counter's key names the digest of the value it counts before the rule
+            // (`lim|tenant|digest|rule[|purpose]`, was `lim|tenant|rule[|purpose]|digest`), so
+            // the rules counting one number sit together. The digest is the key's last 24
+            // characters; a rule name never holds a `|`.
+            """
+            UPDATE risk_state SET key = 'lim|' || split_part(key, '|', 2) || '|' || right(key, 24) || '|'
+                || substr(key, length(split_part(key, '|', 2)) + 6, length(key) - length(split_part(key, '|', 2)) - 30)
+            WHERE key LIKE 'lim|%|%|%'
+            """,
+        ]),
     ]
 }
 

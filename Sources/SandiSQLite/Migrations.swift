@@ -124,5 +124,16 @@ enum SQLiteMigrations {
                 PRIMARY KEY (span, bucket, tenant_id, metric, dimension)) WITHOUT ROWID
             """,
         ]),
+        (5, "limit_keys_by_value", [
+            // A limit counter's key names the digest of the value it counts before the rule
+            // (`lim|tenant|digest|rule[|purpose]`, was `lim|tenant|rule[|purpose]|digest`), so
+            // the rules counting one number sit on one page instead of one page each. The digest
+            // is the key's last 24 characters; a rule name never holds a `|`.
+            """
+            UPDATE risk_state SET key = 'lim|' || substr(key, 5, instr(substr(key, 5), '|')) || substr(key, -24) || '|'
+                || substr(key, 5 + instr(substr(key, 5), '|'), length(key) - 29 - instr(substr(key, 5), '|'))
+            WHERE key LIKE 'lim|%|%|%'
+            """,
+        ]),
     ]
 }

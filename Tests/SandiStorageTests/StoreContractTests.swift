@@ -66,11 +66,11 @@ struct SQLiteSpecificTests {
         defer { temp.remove() }
         let fresh = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(migrate: false))
         let before = try await fresh.migrationStatus()
-        #expect(before.current == 0 && before.pending == [1, 2, 3, 4])
-        #expect(try await fresh.migrate() == [1, 2, 3, 4])
+        #expect(before.current == 0 && before.pending == [1, 2, 3, 4, 5])
+        #expect(try await fresh.migrate() == [1, 2, 3, 4, 5])
         #expect(try await fresh.migrate() == [])
         let after = try await fresh.migrationStatus()
-        #expect(after.current == 4 && after.pending.isEmpty)
+        #expect(after.current == 5 && after.pending.isEmpty)
         try await fresh.close()
     }
 
@@ -82,13 +82,25 @@ struct SQLiteSpecificTests {
         #expect(try await store.migrate(upTo: 1) == [1])
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         try await store.createTenant(Tenant(id: "ten_old", name: "old", createdAt: now))
-        #expect(try await store.migrate() == [2, 3, 4])
+        #expect(try await store.migrate() == [2, 3, 4, 5])
         #expect(try await store.tenant(named: "old")?.id == "ten_old")
         var creation = try Fixtures.creation(tenant: "ten_old", purpose: .sensitiveAction, now: now)
         creation.verification.transaction = TransactionDetails(amount: "12.50", currency: "EUR", payee: "ACME")
         _ = try await store.create(creation)
         let read = try await store.verification(id: creation.verification.id, tenantID: "ten_old")
         #expect(read?.transaction == creation.verification.transaction)
+        try await store.close()
+    }
+
+    @Test("limit counters of schema 4 keep counting after the upgrade: their keys move to the digest-first layout")
+    func limitKeysUpgrade() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let store = try await SQLiteStore.open(path: temp.path, options: SQLiteStoreOptions(migrate: false))
+        #expect(try await store.migrate(upTo: 4) == [1, 2, 3, 4])
+        try await LegacyLimitKeys.write(store)
+        #expect(try await store.migrate() == [5])
+        try await LegacyLimitKeys.expectMoved(store)
         try await store.close()
     }
 
@@ -198,10 +210,20 @@ struct PostgresStoreTests {
         try await TestPostgres.withStore(migrate: false) { store in
             try await store.migrate(upTo: 0)
             let before = try await store.migrationStatus()
-            #expect(before.current == 0 && before.pending == [1, 2, 3, 4])
-            #expect(try await store.migrate() == [1, 2, 3, 4])
+            #expect(before.current == 0 && before.pending == [1, 2, 3, 4, 5])
+            #expect(try await store.migrate() == [1, 2, 3, 4, 5])
             #expect(try await store.migrate() == [])
             #expect(try await store.migrationStatus().pending.isEmpty)
+        }
+    }
+
+    @Test("limit counters of schema 4 keep counting after the upgrade (PostgreSQL)")
+    func limitKeysUpgrade() async throws {
+        try await TestPostgres.withStore(migrate: false) { store in
+            #expect(try await store.migrate(upTo: 4) == [1, 2, 3, 4])
+            try await LegacyLimitKeys.write(store)
+            #expect(try await store.migrate() == [5])
+            try await LegacyLimitKeys.expectMoved(store)
         }
     }
 
@@ -223,5 +245,50 @@ struct PostgresStoreTests {
             let db = try await store.databaseNow()
             #expect(abs(db.timeIntervalSince(before)) < 5, "same machine: the clocks agree within seconds")
         }
+    }
+}
+
+/// Limit counters as schema 4 named them (`lim|tenant|rule[|purpose]|digest`), for the upgrade
+/// tests: after migration 5 each must sit under the key the risk engine names it by now.
+enum LegacyLimitKeys {
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// The engine's keys for a start (every rule that applies), each with the key schema 4 gave it.
+    static func keys() throws -> [(old: String, new: String)] {
+        let facts = StartFacts(tenantID: "ten_old", purpose: .passwordReset, number: try PhoneNumberParser().parse("+6281234567890"),
+                               userRef: "u1", context: ClientContext(ip: "203.0.113.9", deviceID: "dev-1"), now: now)
+        var settings = RiskSettings()
+        settings.limits.append(LimitRule(key: .destination, max: 3, windowSeconds: 600, purposes: [.passwordReset, .login]))
+        let keys = RiskEngine().limitKeys(facts, settings).compactMap { $0 }
+        return keys.map { key in
+            // lim|tenant|digest|rule[|purpose] → lim|tenant|rule[|purpose]|digest
+            let parts = key.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            return (old: ([parts[0], parts[1]] + parts[3...] + [parts[2]]).joined(separator: "|"), new: key)
+        }
+    }
+
+    static func write(_ store: some RiskStateStore) async throws {
+        let keys = try keys()
+        try #require(keys.count >= 8 && keys.contains { $0.new.hasSuffix("|password_reset") }, "every rule, one scoped to purposes")
+        try await store.updateRiskState(keys: keys.map(\.old), now: now) { _ in
+            ((), RiskStateWrite(values: Dictionary(uniqueKeysWithValues: keys.enumerated().map { index, key in
+                (key.old, RiskStateValue("count-\(index)", expiresAt: now.addingTimeInterval(3600)))
+            })))
+        }
+        // Other kinds of state are left as they are.
+        try await store.updateRiskState(keys: ["pump.s|ten_old|62812"], now: now) { _ in
+            ((), RiskStateWrite(values: ["pump.s|ten_old|62812": RiskStateValue("pump", expiresAt: now.addingTimeInterval(3600))]))
+        }
+    }
+
+    static func expectMoved(_ store: some RiskStateStore) async throws {
+        let keys = try keys()
+        let all = try await store.riskStates(prefix: "", now: now, limit: 100)
+        #expect(all.count == keys.count + 1, "nothing lost, nothing doubled: \(all.keys.sorted())")
+        for (index, key) in keys.enumerated() {
+            #expect(all[key.new] == "count-\(index)", "\(key.old) → \(key.new)")
+            #expect(all[key.old] == nil)
+        }
+        #expect(all["pump.s|ten_old|62812"] == "pump")
     }
 }

@@ -170,7 +170,10 @@ public struct RiskEngine: Sendable {
     }
 
     /// The state key of each of the tenant's limit rules for this request, in the rules' order
-    /// (nil where a rule does not apply). Rules counting by the same value share its digest.
+    /// (nil where a rule does not apply). Rules counting by the same value share its digest, and
+    /// the digest comes before the rule (`lim|tenant|digest|rule[|purpose]`), so the counters of
+    /// one number (or address, or device) sit side by side: a start writes one page for the
+    /// number's two destination rules, not one page each (schema 5 moved the older keys).
     public func limitKeys(_ facts: StartFacts, _ settings: RiskSettings) -> [String?] {
         var digests: [String: String] = [:]
         return settings.limits.map { rule in
@@ -178,7 +181,7 @@ public struct RiskEngine: Sendable {
             let purpose = rule.purposes == nil ? "" : "|" + facts.purpose.rawValue
             let digest = digests[value] ?? Self.digest(value)
             digests[value] = digest
-            return "lim|\(facts.tenantID)|\(rule.name)\(purpose)|\(digest)"
+            return "lim|\(facts.tenantID)|\(digest)|\(rule.name)\(purpose)"
         }
     }
 
