@@ -20,10 +20,15 @@ public struct LoadBenchmark: Sendable {
         public var seconds: Double
         public var warmupSeconds: Double
         public var rounds: Int
+        /// The bearer token of `/metrics` when the server wants one (`metrics_token`); without
+        /// one the API key is sent, which an open `/metrics` ignores.
+        public var metricsToken: String?
 
-        public init(baseURLs: [String], apiKey: String, concurrency: Int = 64, seconds: Double = 5, warmupSeconds: Double = 1, rounds: Int = 3) {
+        public init(baseURLs: [String], apiKey: String, concurrency: Int = 64, seconds: Double = 5, warmupSeconds: Double = 1, rounds: Int = 3,
+                    metricsToken: String? = nil) {
             self.baseURLs = baseURLs.isEmpty ? ["http://127.0.0.1:8080"] : baseURLs
             self.apiKey = apiKey
+            self.metricsToken = metricsToken
             self.concurrency = concurrency
             self.seconds = seconds
             self.warmupSeconds = warmupSeconds
@@ -38,6 +43,10 @@ public struct LoadBenchmark: Sendable {
         public var throughput: Double
         public var p50Ms: Double
         public var p99Ms: Double
+        /// The servers' CPU time per answered request (`process_cpu_seconds_total` of every node),
+        /// from the phase's start until the servers fell idle after it, so a start's includes its
+        /// delivery and audit sealing in the background; nil when `/metrics` could not be read.
+        public var serverCPUMicros: Double?
     }
 
     /// One round: the three phases measured back to back.
@@ -71,6 +80,7 @@ public struct LoadBenchmark: Sendable {
             let restore = try await recordOnlyRisk(client)
             restoreSettings.withLock { $0 = restore }
             _ = try await phase(client, seconds: options.warmupSeconds) { worker in try await self.trivial(client, worker) }
+            _ = await settled(client)
             for round in 1...max(1, options.rounds) {
                 let trivial = try await phase(client, seconds: options.seconds) { worker in try await self.trivial(client, worker) }
                 progress("round \(round): trivial \(Int(trivial.figures.throughput)) req/s")
@@ -135,8 +145,46 @@ public struct LoadBenchmark: Sendable {
 
     private struct PhaseResult { var figures: Figures }
 
-    /// Runs `operation` from `concurrency` loops for `seconds`, timing each call.
+    /// The CPU seconds the servers used so far (the sum of `process_cpu_seconds_total` over the
+    /// nodes); nil when a node's `/metrics` cannot be read.
+    private func serverCPU(_ client: HTTPClient) async -> Double? {
+        var total = 0.0
+        for node in options.baseURLs.indices {
+            var request = HTTPClientRequest(url: options.baseURLs[node] + "/metrics")
+            request.headers.add(name: "Authorization", value: "Bearer " + (options.metricsToken ?? options.apiKey))
+            guard let body = try? await send(client, request, expect: 200),
+                  let line = String(buffer: body).split(separator: "\n").first(where: { $0.hasPrefix("process_cpu_seconds_total ") }),
+                  let seconds = Double(line.dropFirst("process_cpu_seconds_total ".count)) else { return nil }
+            total += seconds
+        }
+        return total
+    }
+
+    /// Waits (at most 30 s) until the servers are idle: under 5 % of a core for two seconds, longer
+    /// than the worker's sweep (audit sealing runs once a second), so the work a phase left behind
+    /// (deliveries, sealing, notices) counts for it and not for the next phase. Returns the CPU
+    /// seconds at the start of that quiet stretch.
+    private func settled(_ client: HTTPClient) async -> Double? {
+        guard let first = await serverCPU(client) else { return nil }
+        var samples = [(at: ContinuousClock.now, cpu: first)]
+        let give = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < give {
+            try? await Task.sleep(for: .milliseconds(250))
+            guard let cpu = await serverCPU(client) else { return nil }
+            let now = ContinuousClock.now
+            samples.append((now, cpu))
+            // The latest sample at least two seconds old starts the stretch to judge.
+            guard let start = samples.last(where: { now - $0.at >= .seconds(2) }) else { continue }
+            if cpu - start.cpu < 0.1 { return start.cpu }
+            samples.removeAll { $0.at < start.at }
+        }
+        return samples.last?.cpu
+    }
+
+    /// Runs `operation` from `concurrency` loops for `seconds`, timing each call, then waits for
+    /// the servers to settle to count their CPU time per request.
     private func phase(_ client: HTTPClient, seconds: Double, _ operation: @escaping @Sendable (Int) async throws -> Void) async throws -> PhaseResult {
+        let cpuBefore = await serverCPU(client)
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         let begin = ContinuousClock.now
         let results = await withTaskGroup(of: ([Double], Int, ContinuousClock.Instant).self) { group in
@@ -180,9 +228,11 @@ public struct LoadBenchmark: Sendable {
             return latencies[min(latencies.count - 1, Int((Double(latencies.count) * p).rounded(.up)) - 1)]
         }
         let ok = latencies.count - results.1
+        var cpu: Double?
+        if let cpuBefore, let cpuAfter = await settled(client), ok > 0 { cpu = (cpuAfter - cpuBefore) * 1_000_000 / Double(ok) }
         return PhaseResult(figures: Figures(
             requests: latencies.count, errors: results.1, throughput: secondsElapsed > 0 ? Double(ok) / secondsElapsed : 0,
-            p50Ms: percentile(0.5), p99Ms: percentile(0.99)))
+            p50Ms: percentile(0.5), p99Ms: percentile(0.99), serverCPUMicros: cpu))
     }
 
     private func request(_ path: String, method: HTTPMethod = .GET, body: String? = nil, node: Int = 0) -> HTTPClientRequest {

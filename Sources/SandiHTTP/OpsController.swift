@@ -43,7 +43,7 @@ public struct OpsController: Sendable {
                       given.utf8.count == expected.utf8.count, zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
                 else { throw APIProblem.unauthorized }
             }
-            var buffer: [UInt8] = []
+            var buffer = Array(ProcessMetrics.text().utf8)
             buffer.reserveCapacity(8192)
             registry.emit(into: &buffer)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -128,6 +128,29 @@ struct BinaryTests {
         #expect(rotate.contains("new current key"))
     }
 
+    @Test("sandi bench runs its three phases against the real server and reports each one's server CPU per request")
+    func bench() async throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let server = try ServerProcess(["serve", "--data-dir", directory, "--port", "0"])
+        let port = try await server.listeningPort()
+        let (status, out, err) = try await ServerProcess.run([
+            "bench", "--url", "http://127.0.0.1:\(port)", "--data-dir", directory, "--concurrency", "4", "--seconds", "0.5", "--rounds", "1", "--json",
+        ])
+        #expect(await server.stop() == 0)
+        #expect(status == 0, "\(err)")
+        let report = try JSONDecoder().decode(JSONValue.self, from: Data(out.utf8))
+        let round = try #require(report.objectValue?["rounds"]?.arrayValue?.first?.objectValue, "\(out)")
+        for phase in ["trivial", "start", "check"] {
+            let figures = try #require(round[phase]?.objectValue, "\(phase)")
+            #expect((figures["requests"]?.numberValue ?? 0) > 0 && figures["errors"]?.numberValue == 0, "\(phase): \(figures)")
+            // Each answer costs the server some CPU time; a trivial one far less than a second.
+            let cpu = try #require(figures["serverCPUMicros"]?.numberValue, "\(phase): \(figures)")
+            #expect(cpu > 0 && cpu < 1_000_000, "\(phase): \(cpu) µs")
+        }
+        let medians = try #require(report.objectValue?["median_server_cpu_us"]?.objectValue, "\(out)")
+        #expect(Set(medians.keys) == ["trivial", "start", "check"])
+    }
+
     @Test("sandi audit verify proves the chain intact, names the first altered or removed record; export as JSON lines and CSV")
     func audit() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }

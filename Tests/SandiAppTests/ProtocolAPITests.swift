@@ -228,6 +228,18 @@ struct ProtocolAPITests {
             let metrics = try await api.get("/metrics", key: "")
             #expect(metrics.status == 200 && metrics.text.contains("sandi_http_requests_total{"))
             #expect(metrics.text.contains(#"route="/v1/verifications""#) && !metrics.text.contains("6281234567890"), "bounded labels, no numbers")
+            // The process metrics of every Prometheus client, with their HELP and TYPE lines.
+            func value(_ name: String) -> Double? {
+                metrics.text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Double($0.dropFirst(name.count + 1)) }
+            }
+            #expect(metrics.text.contains("# TYPE process_cpu_seconds_total counter\n"))
+            #expect((value("process_cpu_seconds_total") ?? 0) > 0)
+            #if os(Linux)
+            #expect((value("process_resident_memory_bytes") ?? 0) > 1_000_000 && (value("process_threads") ?? 0) >= 2)
+            #expect((value("process_open_fds") ?? 0) >= 3 && (value("process_max_fds") ?? 0) >= (value("process_open_fds") ?? .infinity))
+            let started = value("process_start_time_seconds") ?? 0
+            #expect(started <= Date().timeIntervalSince1970 + 1 && started > Date().timeIntervalSince1970 - 86_400 * 30, "\(started)")
+            #endif
             let doc = try await api.get("/openapi.yaml", key: "")
             #expect(doc.status == 200 && doc.text.hasPrefix("openapi: 3.1"))
             let missing = try await api.get("/nowhere", key: "")

@@ -52,6 +52,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var objectValue: [String: JSONValue]? { if case .object(let v) = self { v } else { nil } }
     public var arrayValue: [JSONValue]? { if case .array(let v) = self { v } else { nil } }
     public var intValue: Int? { if case .number(let v) = self, v.rounded() == v, abs(v) < 1e15 { Int(v) } else { nil } }
+    /// The number, if this is one.
+    public var numberValue: Double? { if case .number(let v) = self { v } else { nil } }
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
