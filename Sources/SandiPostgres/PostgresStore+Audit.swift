@@ -36,7 +36,7 @@ extension PostgresStore {
             "INSERT INTO audit_links (seq, prev_hash, hash) SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])",
             [.ints(links.map { Int($0.seq) }), .texts(links.map(\.previous)), .texts(links.map(\.hash))])
         // The cockpit's aggregates move with the chain: each event counted once.
-        let deltas = Rollups.deltas(for: records)
+        let deltas = Rollups.deltas(for: records, known: EventRollupFields.shared.take)
         if !deltas.isEmpty {
             try await tx.query(
                 """

@@ -46,7 +46,7 @@ extension PostgresStore {
             """,
             [.texts(events.map(\.id)), .texts(events.map(\.tenantID)), .texts(events.map { $0.verificationID ?? "" }),
              .texts(events.map(\.type)), .ints(events.map { Int(Timestamp.millis($0.createdAt)) }),
-             .texts(try events.map { try JSONColumn.encode($0.data) })])
+             .texts(try events.map { try EventRollupFields.shared.encode($0) })])
     }
 
     static func loadVerification(_ tx: PGTx, id: String, tenantID: String, deliveries: Bool = true) async throws -> Verification? {

@@ -30,7 +30,7 @@ extension SQLiteStore {
         let links = AuditChain.seal(records, after: after)
         guard !links.isEmpty else { return 0 }
         // The cockpit's aggregates move with the chain: each event counted once.
-        let deltas = Rollups.deltas(for: records)
+        let deltas = Rollups.deltas(for: records, known: EventRollupFields.shared.take)
         return try await db.inlineWrite { tx in
             let current = try tx.execute("SELECT seq FROM audit_links ORDER BY seq DESC LIMIT 1").first?.optionalInt("seq")
             guard current == head else { return 0 }

@@ -282,7 +282,7 @@ extension SQLiteStore {
             var binds: [SQLiteData] = []
             binds.reserveCapacity(events.count * 6)
             for e in events {
-                binds += [.text(e.id), .text(e.tenantID), .text(e.verificationID), .text(e.type), .ms(e.createdAt), .text(try JSONColumn.encode(e.data))]
+                binds += [.text(e.id), .text(e.tenantID), .text(e.verificationID), .text(e.type), .ms(e.createdAt), .text(try EventRollupFields.shared.encode(e))]
             }
             self.values = Array(repeating: "(?,?,?,?,?,?)", count: events.count).joined(separator: ",")
             self.binds = binds

@@ -109,4 +109,34 @@ struct JSONValueTests {
         #expect(deltas.filter { $0.span == 3600 }.count == deltas.filter { $0.span == 60 }.count)
         #expect(deltas.allSatisfy { $0.tenantID == "ten_a" && $0.bucket == ($0.span == 60 ? 1_795_000_020 : 1_794_999_600) })
     }
+
+    @Test("rollup fields taken from event data before it is written equal those decoded from its text, on 3,000 random values")
+    func rollupFieldsFromData() throws {
+        var rng = SeededGenerator(seed: 11)
+        let keys = ["purpose", "country", "operator", "key", "channel", "provider", "from", "to", "enforced", "undeliverable", "latency_ms"]
+        let types = Array(Rollups.countedTypes).sorted()
+        var records: [AuditRecord] = []
+        var known: [String: Rollups.Fields] = [:]
+        for index in 0..<3000 {
+            var data = Self.randomObject(&rng)
+            for key in keys where Bool.random(using: &rng) {
+                // The right kind most of the time, any kind otherwise (which reads as absent).
+                data[key] = Int.random(in: 0..<3, using: &rng) > 0
+                    ? (key == "latency_ms" ? .number(Self.awkwardNumbers.randomElement(using: &rng)!)
+                        : ["enforced", "undeliverable"].contains(key) ? .bool(Bool.random(using: &rng))
+                        : .string(Self.awkwardStrings.randomElement(using: &rng)!))
+                    : Self.randomValue(&rng)
+            }
+            let text = try JSONValue.object(data).sortedJSONText()
+            let decoded = try JSONDecoder().decode(Rollups.Fields.self, from: Data(text.utf8))
+            #expect(Rollups.Fields(data) == decoded, "\(text)")
+            let id = "evt_\(index)"
+            known[id] = Rollups.Fields(data)
+            records.append(AuditRecord(seq: Int64(index + 1), eventID: id, tenantID: "ten_a", verificationID: nil, type: types[index % types.count],
+                                       createdAtMillis: 1_795_000_000_000 + Int64(index) * 997, data: text, previousHash: nil, hash: nil))
+        }
+        let fromData = Rollups.deltas(for: records, known: { known[$0.eventID] })
+        #expect(fromData == Rollups.deltas(for: records) && fromData.count > 100, "the same deltas either way")
+    }
 }
+

@@ -51,13 +51,15 @@ public enum Rollups {
     }
 
     /// The deltas of a batch of sealed records, merged per bucket, tenant, metric and dimension.
-    public static func deltas(for records: [AuditRecord]) -> [RollupDelta] {
+    /// `known` gives the fields of a record when they are at hand without decoding its data (the
+    /// store kept them when it wrote the event); the others are decoded.
+    public static func deltas(for records: [AuditRecord], known: (AuditRecord) -> Fields? = { _ in nil }) -> [RollupDelta] {
         var merged: [RollupDelta: (Int64, Double)] = [:]
         let decoder = JSONDecoder()
         for record in records {
             // Only the events that count are decoded, and only the fields the counting reads.
             guard countedTypes.contains(record.type),
-                  let data = try? decoder.decode(Fields.self, from: Data(record.data.utf8)) else { continue }
+                  let data = known(record) ?? (try? decoder.decode(Fields.self, from: Data(record.data.utf8))) else { continue }
             for (metric, dimension, total) in contributions(type: record.type, data: data) {
                 let seconds = record.createdAtMillis / 1000
                 for span in spans {
@@ -77,7 +79,7 @@ public enum Rollups {
     }
 
     /// The event types that add to the aggregates.
-    static let countedTypes: Set<String> = [
+    public static let countedTypes: Set<String> = [
         "verification.created", "verification.approved", "verification.check_failed", "verification.locked", "verification.blocked",
         "rate_limit.hit", "fraud.prefix_blocked", "delivery.sent", "delivery.delivered", "delivery.failed", "delivery.fallback",
         "grant.redeemed",
@@ -85,17 +87,27 @@ public enum Rollups {
 
     /// The fields of an event's data that the counting reads. A field of another type than the
     /// one expected reads as absent, as the rest of the event still counts.
-    struct Fields: Decodable {
+    public struct Fields: Decodable, Sendable, Equatable {
         var purpose, country, `operator`, key, channel, provider, from, to: String?
         var enforced, undeliverable: Bool?
         var latencyMs: Double?
+
+        /// The fields of data not yet written: what decoding its JSON text would give.
+        public init(_ data: [String: JSONValue]) {
+            func string(_ key: CodingKeys) -> String? { if case .string(let value)? = data[key.rawValue] { value } else { nil } }
+            func bool(_ key: CodingKeys) -> Bool? { if case .bool(let value)? = data[key.rawValue] { value } else { nil } }
+            (purpose, country, `operator`, key) = (string(.purpose), string(.country), string(.operator), string(.key))
+            (channel, provider, from, to) = (string(.channel), string(.provider), string(.from), string(.to))
+            (enforced, undeliverable) = (bool(.enforced), bool(.undeliverable))
+            if case .number(let value)? = data[CodingKeys.latencyMs.rawValue], value.isFinite { latencyMs = value } else { latencyMs = nil }
+        }
 
         enum CodingKeys: String, CodingKey {
             case purpose, country, `operator`, key, channel, provider, from, to, enforced, undeliverable
             case latencyMs = "latency_ms"
         }
 
-        init(from decoder: any Decoder) throws {
+        public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             func field<T: Decodable>(_ key: CodingKeys) -> T? { (try? c.decodeIfPresent(T.self, forKey: key)) ?? nil }
             (purpose, country, `operator`, key) = (field(.purpose), field(.country), field(.operator), field(.key))
