@@ -121,6 +121,12 @@ public final class SQLiteStore: SandiStore {
         return applied
     }
 
+    /// How often the writer's cached statements were prepared again (for tests: a statement is
+    /// meant to be prepared once).
+    package func writerReprepares() async throws -> Int {
+        try await db.writer.run { $0.reprepares }
+    }
+
     /// Closes the connection (after queued work finished).
     public func close() async throws {
         for reader in readers { try await reader.close() }

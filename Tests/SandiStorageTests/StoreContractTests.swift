@@ -104,6 +104,37 @@ struct SQLiteSpecificTests {
         try await store.close()
     }
 
+    @Test("the writer's statements are not prepared again on every run: clearing a run's bindings would make SQLite do it")
+    func statementsPreparedOnce() async throws {
+        let temp = try TemporarySQLite()
+        defer { temp.remove() }
+        let store = try await SQLiteStore.open(path: temp.path)
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        // Four times over, with other values (the same limits, as the worker's): create, claim
+        // (`LIMIT ?`), the send's outcome (its route), sealing, risk state.
+        var afterFirst = 0
+        for round in 0..<4 {
+            // The first run of a statement may prepare it again once, with its bindings known.
+            if round == 1 { afterFirst = try await store.writerReprepares() }
+            let at = now.addingTimeInterval(Double(round) * 100)
+            let creation = try Fixtures.creation(to: "+62812345678\(round)0", now: at)
+            _ = try await store.create(creation)
+            let claimed = try await store.claimDue(now: at, owner: "w\(round)", leaseSeconds: 30, limit: 10)
+            let job = try #require(claimed.first)
+            let outcome = SendOutcome(jobID: job.job.id, leaseOwner: "w\(round)", deliveryID: job.delivery.id, verificationID: creation.verification.id,
+                                      tenantID: "ten_a", status: .delivered, providerMessageID: "m\(round)", error: nil, at: at.addingTimeInterval(1),
+                                      events: [Event(tenantID: "ten_a", verificationID: creation.verification.id, type: "delivery.sent", createdAt: at)],
+                                      fallback: nil)
+            #expect(try await store.complete(outcome))
+            _ = try await store.sealAudit(limit: 100)
+            try await store.updateRiskState(keys: ["lim|ten_a|k\(round)"], now: at) { _ in
+                ((), RiskStateWrite(values: ["lim|ten_a|k\(round)": RiskStateValue("\(round)", expiresAt: at.addingTimeInterval(60))]))
+            }
+        }
+        #expect(try await store.writerReprepares() == afterFirst)
+        try await store.close()
+    }
+
     @Test("an answered write was synced to disk first (FULL); NORMAL syncs nothing itself")
     func answeredWritesAreSynced() async throws {
         let now = Date(timeIntervalSince1970: 1_795_000_000)
