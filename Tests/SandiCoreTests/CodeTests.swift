@@ -146,5 +146,27 @@ struct HashingTests {
         #expect(Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000)) < Identifier.timePrefix(Date(timeIntervalSince1970: 1_800_000_000.001)))
         #expect(ids.first.map { $0.dropFirst(4).prefix(10) } == ids.last.map { $0.dropFirst(4).prefix(10) } || ids.first! < ids.last!)
     }
+
+    @Test("identifiers made at once from many tasks, across many refills of the random pool: all distinct, every random bit fair")
+    func identifiersFromThePool() async {
+        // 8 tasks × 2,000: 16,000 identifiers, 62 refills of 4 KiB.
+        let ids = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 { group.addTask { (0..<2000).map { _ in Identifier.make(.event) } } }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(Set(ids).count == ids.count)
+        // Each of the 125 bits in the first 25 random characters is set in half the identifiers
+        // (±5 %: a pool handing bytes out twice, or zeros, fails by far).
+        let value = Dictionary(uniqueKeysWithValues: "0123456789abcdefghjkmnpqrstvwxyz".enumerated().map { ($1, $0) })
+        var ones = [Int](repeating: 0, count: 125)
+        for id in ids {
+            for (position, character) in id.dropFirst(14).prefix(25).enumerated() {
+                let v = value[character] ?? 0
+                for bit in 0..<5 where v & (1 << bit) != 0 { ones[position * 5 + bit] += 1 }
+            }
+        }
+        let half = Double(ids.count) / 2
+        #expect(ones.allSatisfy { abs(Double($0) - half) < half * 0.05 }, "\(ones.min() ?? 0)…\(ones.max() ?? 0) of \(ids.count)")
+    }
 }
 

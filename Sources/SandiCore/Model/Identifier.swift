@@ -2,7 +2,7 @@ public import Foundation
 
 /// Opaque identifiers with a type prefix (`ver_`, `dlv_`, `grt_`, `evt_`, `ten_`, `key_`).
 ///
-/// The random part is 128 bits from the system CSPRNG, written in lowercase base32 (Crockford's
+/// The random part is 128 bits from the system CSPRNG (fetched in blocks, ``RandomPool``), written in lowercase base32 (Crockford's
 /// alphabet without ambiguous letters), so identifiers cannot be guessed or enumerated. Before it
 /// comes the creation time (milliseconds, 10 characters), as in ULID or UUIDv7: identifiers made
 /// one after the other sort together, so a database inserts them next to each other instead of on
@@ -32,8 +32,7 @@ public enum Identifier {
     public static func make(_ kind: Kind) -> String {
         // Written in place (several identifiers are made on every start): the prefix, the time
         // prefix, then 128 random bits in 26 characters.
-        var rng = SystemRandomNumberGenerator()
-        let random = (rng.next(), rng.next())
+        let random = RandomPool.shared.next128()
         let prefix = kind.rawValue.utf8
         return String(unsafeUninitializedCapacity: prefix.count + 37) { out in
             var index = 0
