@@ -9,13 +9,13 @@ public enum BenchReport {
             return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
         let startRatio = median(rounds.map(\.startRatio))
+        let checkRatio = median(rounds.map(\.checkRatio))
         let cpuMedians: [String: Double]? = {
             let phases = [("trivial", rounds.compactMap(\.trivial.serverCPUMicros)), ("start", rounds.compactMap(\.start.serverCPUMicros)),
                           ("check", rounds.compactMap(\.check.serverCPUMicros))]
             guard !rounds.isEmpty, phases.allSatisfy({ $0.1.count == rounds.count }) else { return nil }
             return Dictionary(uniqueKeysWithValues: phases.map { ($0.0, median($0.1)) })
         }()
-        let checkRatio = median(rounds.map(\.checkRatio))
         if json {
             struct Out: Encodable {
                 let concurrency: Int

@@ -2,11 +2,12 @@ public import Foundation
 
 /// Opaque identifiers with a type prefix (`ver_`, `dlv_`, `grt_`, `evt_`, `ten_`, `key_`).
 ///
-/// The random part is 128 bits from the system CSPRNG (fetched in blocks, ``RandomPool``), written in lowercase base32 (Crockford's
-/// alphabet without ambiguous letters), so identifiers cannot be guessed or enumerated. Before it
-/// comes the creation time (milliseconds, 10 characters), as in ULID or UUIDv7: identifiers made
-/// one after the other sort together, so a database inserts them next to each other instead of on
-/// a random page of each index (measured: about half the pages a start writes on SQLite).
+/// The random part is 128 bits from the system CSPRNG (read in blocks, see ``RandomPool``),
+/// written in lowercase base32 (Crockford's alphabet without ambiguous letters), so identifiers
+/// cannot be guessed or enumerated. Before it comes the creation time (milliseconds, 10
+/// characters), as in ULID or UUIDv7: identifiers made one after the other sort together, so a
+/// database inserts them next to each other instead of on a random page of each index (measured:
+/// about half the pages a start writes on SQLite).
 public enum Identifier {
     /// The type prefixes used by Sandi.
     public enum Kind: String, Sendable, CaseIterable {
