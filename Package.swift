@@ -50,11 +50,16 @@ let package = Package(
             dependencies: ["SandiCore"],
             swiftSettings: strict
         ),
+        // A wrapper around SQLite's page cache (C: SQLite's configuration call is variadic).
+        .target(
+            name: "CSandiSQLite",
+            dependencies: [.product(name: "SQLiteNIO", package: "sqlite-nio")]
+        ),
         // Storage adapter over sqlite-nio.
         .target(
             name: "SandiSQLite",
             dependencies: [
-                "SandiCore", "SandiStorage",
+                "SandiCore", "SandiStorage", "CSandiSQLite",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -6,6 +6,7 @@ import SandiStorage
 import SQLiteNIO
 import Synchronization
 import VaporCSQLite
+import CSandiSQLite
 
 /// One connection to the SQLite library that sqlite-nio builds (the same copy of it, so every
 /// connection of the process shares its file locks), with a cache of prepared statements.
@@ -31,7 +32,22 @@ final class SQLiteHandle: @unchecked Sendable {
         init(handle: OpaquePointer) { self.handle = handle }
     }
 
+    /// Sandi's wrapper around SQLite's page cache (`Sources/CSandiSQLite/PageCache.c`), installed
+    /// once, before the process's first connection: it spares every commit that split a B-tree
+    /// page a walk over the whole cache. `SQLITE_OK`, or SQLite's code when it could not be
+    /// installed (SQLite already initialised), in which case SQLite's own cache serves unchanged.
+    static let pageCacheInstalled: Int32 = sandi_sqlite_install_page_cache()
+
+    /// Cache truncations passed on to SQLite's page cache, those the wrapper answered itself, and
+    /// of those the ones where SQLite's cache would have walked all its pages.
+    static func pageCacheTruncations() -> (passed: UInt64, skipped: UInt64, spared: UInt64) {
+        var passed: UInt64 = 0, skipped: UInt64 = 0, spared: UInt64 = 0
+        sandi_sqlite_page_cache_truncations(&passed, &skipped, &spared)
+        return (passed, skipped, spared)
+    }
+
     init(path: String) throws {
+        _ = Self.pageCacheInstalled
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
