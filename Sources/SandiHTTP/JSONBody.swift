@@ -41,11 +41,7 @@ public struct JSONBody: Sendable {
             guard emptyIsObject else { throw APIProblem.invalid("the body must be a JSON object", status: .badRequest) }
             return JSONBody(fields: [:], raw: bytes)
         }
-        // Only an object is accepted, so it is decoded as one (a JSONValue would first try the
-        // other kinds, each miss a thrown error).
-        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
-        guard text.first(where: { $0 != 32 && $0 != 9 && $0 != 10 && $0 != 13 }) == UInt8(ascii: "{"),
-              let fields = try? JSONDecoder().decode([String: JSONValue].self, from: Data(bytes)) else {
+        guard let fields = JSONValue.parseObject(bytes) else {
             throw APIProblem.invalid("the body must be a JSON object", status: .badRequest)
         }
         return JSONBody(fields: fields, raw: bytes)
