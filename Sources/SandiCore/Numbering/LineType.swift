@@ -65,7 +65,7 @@ public struct LineTypeClassifier: Sendable {
     ]
 
     /// Region (ISO 3166-1 alpha-2, upper case) → description key (`general`, `mobile`, ...) → pattern.
-    private let patterns: [String: [String: String]]
+    let patterns: [String: [String: String]]
     private let cache = RegexCache()
     /// The libphonenumber metadata version of the bundled table (nil for hand-made tables).
     public let dataVersion: String?
@@ -143,23 +143,33 @@ public struct LineTypeClassifier: Sendable {
 }
 
 /// A compiled full-match pattern; nil when absent or not compilable (then it matches nothing).
+/// Patterns in the subset ``DigitPattern`` knows (all of the bundled table's) are matched by it;
+/// any other by ICU.
 ///
 /// `@unchecked Sendable`: `NSRegularExpression` is immutable and documented as safe to use from
 /// several threads at once.
 struct FullMatchPattern: @unchecked Sendable {
+    let digits: DigitPattern?
     let regex: NSRegularExpression?
 
     init(_ pattern: String?) {
         guard let pattern, !pattern.isEmpty else {
+            digits = nil
             regex = nil
             return
         }
+        digits = DigitPattern(pattern)
         regex = try? NSRegularExpression(pattern: "^(?:\(pattern))$")
     }
 
-    /// Whether the whole of `number` (ASCII digits) matches. The range check keeps `$` from
-    /// accepting a trailing line terminator.
+    /// Whether the whole of `number` (ASCII digits) matches.
     func matches(_ number: String) -> Bool {
+        if regex != nil, let matched = digits?.matches(number) { return matched }
+        return regexMatches(number)
+    }
+
+    /// ICU's answer. The range check keeps `$` from accepting a trailing line terminator.
+    func regexMatches(_ number: String) -> Bool {
         guard let regex else { return false }
         let length = number.utf16.count
         guard let match = regex.firstMatch(in: number, options: [], range: NSRange(location: 0, length: length)) else {
