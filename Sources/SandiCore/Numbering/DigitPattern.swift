@@ -21,63 +21,117 @@ struct DigitPattern: Sendable {
     /// The longest number the bit sets can follow (positions 0 through 63).
     static let maxLength = 63
 
+    /// The tree flattened, so matching walks plain arrays (no reference counting per node).
+    private struct Step {
+        enum Kind: UInt8 { case digits, sequence, choice, repeated }
+        var kind: Kind
+        var set: UInt16 = 0
+        var min: Int32 = 0
+        /// -1: unbounded.
+        var max: Int32 = 0
+        /// The node's children: `children[first ..< first + count]` (one for `repeated`).
+        var first: Int32 = 0
+        var count: Int32 = 0
+    }
+
+    private let steps: [Step]
+    private let children: [Int32]
+
     init?(_ pattern: String) {
         var parser = Parser(Array(pattern.utf8))
         guard let root = parser.alternation(), parser.atEnd else { return nil }
         self.root = root
+        var steps: [Step] = []
+        var children: [Int32] = []
+        Self.flatten(root, into: &steps, children: &children)
+        self.steps = steps
+        self.children = children
+    }
+
+    /// Appends `node` (after its descendants) and returns its index.
+    @discardableResult
+    private static func flatten(_ node: Node, into steps: inout [Step], children: inout [Int32]) -> Int32 {
+        var step: Step
+        var nodes: [Node] = []
+        switch node {
+        case .digits(let set): step = Step(kind: .digits, set: set)
+        case .sequence(let list): step = Step(kind: .sequence); nodes = list
+        case .choice(let list): step = Step(kind: .choice); nodes = list
+        case .repeated(let inner, let min, let max):
+            step = Step(kind: .repeated, min: Int32(min), max: Int32(max ?? -1))
+            nodes = [inner]
+        }
+        let indices = nodes.map { flatten($0, into: &steps, children: &children) }
+        step.first = Int32(children.count)
+        step.count = Int32(indices.count)
+        children.append(contentsOf: indices)
+        steps.append(step)
+        return Int32(steps.count - 1)
     }
 
     /// Whether the whole of `number` matches; nil when the number is not all ASCII digits or is
     /// longer than ``maxLength``.
     func matches(_ number: String) -> Bool? {
-        var masks = [UInt64](repeating: 0, count: 10)
-        var length = 0
-        for byte in number.utf8 {
-            guard byte >= 0x30, byte <= 0x39, length < Self.maxLength else { return nil }
-            masks[Int(byte - 0x30)] |= 1 << UInt64(length)
-            length += 1
-        }
-        return masks.withUnsafeBufferPointer { masks in
-            Self.reach(root, from: 1, masks: masks) & (1 << UInt64(length)) != 0
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 10) { masks -> Bool? in
+            masks.initialize(repeating: 0)
+            var length = 0
+            for byte in number.utf8 {
+                guard byte >= 0x30, byte <= 0x39, length < Self.maxLength else { return nil }
+                masks[Int(byte - 0x30)] |= 1 << UInt64(length)
+                length += 1
+            }
+            let program = Program(masks: UnsafeBufferPointer(masks))
+            return steps.withUnsafeBufferPointer { steps in
+                children.withUnsafeBufferPointer { children in
+                    program.reach(Int32(steps.count - 1), from: 1, steps: steps, children: children) & (1 << UInt64(length)) != 0
+                }
+            }
         }
     }
 
-    /// The positions `node` can end at when it starts at any of `starts`.
-    private static func reach(_ node: Node, from starts: UInt64, masks: UnsafeBufferPointer<UInt64>) -> UInt64 {
-        if starts == 0 { return 0 }
-        switch node {
-        case .digits(let set):
-            var at: UInt64 = 0
-            for digit in 0..<10 where set & (1 << digit) != 0 { at |= masks[digit] }
-            return (starts & at) << 1
-        case .sequence(let nodes):
-            var current = starts
-            for node in nodes { current = reach(node, from: current, masks: masks) }
-            return current
-        case .choice(let nodes):
-            var union: UInt64 = 0
-            for node in nodes { union |= reach(node, from: starts, masks: masks) }
-            return union
-        case .repeated(let node, let min, let max):
-            var current = starts
-            for _ in 0..<min { current = reach(node, from: current, masks: masks) }
-            var reached = current
-            if let max {
-                for _ in min..<max {
-                    current = reach(node, from: current, masks: masks)
-                    if current == 0 { break }
-                    reached |= current
+    private struct Program {
+        let masks: UnsafeBufferPointer<UInt64>
+
+        /// The positions step `index` can end at when it starts at any of `starts`.
+        func reach(_ index: Int32, from starts: UInt64, steps: UnsafeBufferPointer<Step>, children: UnsafeBufferPointer<Int32>) -> UInt64 {
+            if starts == 0 { return 0 }
+            let step = steps[Int(index)]
+            let list = children[Int(step.first)..<Int(step.first + step.count)]
+            switch step.kind {
+            case .digits:
+                var at: UInt64 = 0
+                for digit in 0..<10 where step.set & (1 << digit) != 0 { at |= masks[digit] }
+                return (starts & at) << 1
+            case .sequence:
+                var current = starts
+                for child in list { current = reach(child, from: current, steps: steps, children: children) }
+                return current
+            case .choice:
+                var union: UInt64 = 0
+                for child in list { union |= reach(child, from: starts, steps: steps, children: children) }
+                return union
+            case .repeated:
+                let child = list.first!
+                var current = starts
+                for _ in 0..<step.min { current = reach(child, from: current, steps: steps, children: children) }
+                var reached = current
+                if step.max >= 0 {
+                    for _ in step.min..<step.max {
+                        current = reach(child, from: current, steps: steps, children: children)
+                        if current == 0 { break }
+                        reached |= current
+                    }
+                } else {
+                    // Until no new position appears.
+                    while true {
+                        let next = reach(child, from: current, steps: steps, children: children) & ~reached
+                        if next == 0 { break }
+                        reached |= next
+                        current = next
+                    }
                 }
-            } else {
-                // Until no new position appears.
-                while true {
-                    let next = reach(node, from: current, masks: masks) & ~reached
-                    if next == 0 { break }
-                    reached |= next
-                    current = next
-                }
+                return reached
             }
-            return reached
         }
     }
 
