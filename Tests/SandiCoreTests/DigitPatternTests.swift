@@ -1,5 +1,6 @@
 import Foundation
 @testable import SandiCore
+import SandiTesting
 import Testing
 
 /// ``DigitPattern`` against ICU (`NSRegularExpression`) on every pattern of the bundled line-type

@@ -1,5 +1,6 @@
 import Foundation
 import SandiCore
+import SandiTesting
 import Testing
 
 /// `JSONValue.parse` against Foundation's `JSONDecoder` on random texts: valid JSON with every

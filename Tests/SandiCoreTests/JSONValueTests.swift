@@ -1,5 +1,6 @@
 import Foundation
 import SandiCore
+import SandiTesting
 import Testing
 
 @Suite("JSON values and rollups")

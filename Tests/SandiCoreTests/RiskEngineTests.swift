@@ -1,5 +1,6 @@
 import Foundation
 import SandiCore
+import SandiTesting
 import Testing
 
 /// Runs the engine over an in-memory key-value state, as storage would (expired values unread).

@@ -1,5 +1,6 @@
 import NIOCore
 import SandiSMPP
+import SandiTesting
 import Testing
 
 @Suite("Malformed input gives typed errors")
@@ -116,7 +117,7 @@ struct MalformedPDUTests {
     }
 
     @Test func randomBodiesNeverCrash() {
-        var generator = SplitMix64(seed: 0x5A4D_5050)
+        var generator = SeededGenerator(seed: 0x5A4D_5050)
         let ids: [UInt32] = [0x09, 0x80000009, 0x04, 0x80000004, 0x05, 0x80000005, 0x15, 0x06]
         for _ in 0..<3000 {
             let bodyLength = Int(generator.next() % 80)
@@ -141,22 +142,5 @@ struct MalformedPDUTests {
         var buffer = ByteBuffer()
         #expect(throws: SMPPEncodingError.self) { try longID.encode(into: &buffer) }
         #expect(buffer.readableBytes == 0)
-    }
-}
-
-/// A small deterministic generator for repeatable fuzzing.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

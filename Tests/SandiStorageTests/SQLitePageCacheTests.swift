@@ -1,6 +1,7 @@
 import Foundation
 @testable import SandiSQLite
 import SQLiteNIO
+import SandiTesting
 import Testing
 
 /// Sandi's wrapper around SQLite's page cache (`Sources/CSandiSQLite/PageCache.c`) answers a
@@ -9,18 +10,6 @@ import Testing
 /// the free list) and rollbacks that shrink the file back, against a model of the table.
 @Suite("SQLite page cache")
 struct SQLitePageCacheTests {
-    /// A small deterministic generator (SplitMix64), so a failure repeats.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test("commits that split pages out of order skip the walk; rolled-back growth is dropped; the data stays right")
     func truncations() throws {
         let temp = try TemporarySQLite()
@@ -31,7 +20,7 @@ struct SQLitePageCacheTests {
                        "CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID", "CREATE INDEX t_v ON t (v)"] {
             _ = try handle.execute(pragma, [])
         }
-        var random = SplitMix(state: 20_261_203)
+        var random = SeededGenerator(seed: 20_261_203)
         var model: [String: [UInt8]] = [:]
         let before = SQLiteHandle.pageCacheTruncations()
         func value() -> [UInt8] { (0..<(40 + Int(random.next() % 160))).map { _ in UInt8.random(in: 0...255, using: &random) } }
