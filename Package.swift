@@ -178,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "SandiSMPPTests",
             dependencies: [
-                "SandiSMPP", "SandiApp", "SandiCore", "SandiProviders", "SandiTesting",
+                "SandiSMPP", "SandiApp", "SandiCore", "SandiProviders",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

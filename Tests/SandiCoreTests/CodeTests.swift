@@ -27,7 +27,7 @@ struct CodeTests {
 
     @Test("the mapping from random numbers to digits is uniform in every position (seeded, chi-square)")
     func uniformMapping() {
-        var rng = SeededGenerator(seed: 7)
+        var rng = SeededRandom(seed: 7)
         // 9 degrees of freedom: p = 0.001 at 27.88. Deterministic under the seed, so never flaky.
         for (position, chi) in Self.chiSquares(200_000, { OTPCode.generate(length: 6, using: &rng) }).enumerated() {
             #expect(chi < 27.88, "position \(position): chi-square \(chi)")
@@ -44,7 +44,7 @@ struct CodeTests {
 
     @Test("values cover the whole range without modulo bias (leading zeros included)")
     func wholeRange() {
-        var rng = SeededGenerator(seed: 42)
+        var rng = SeededRandom(seed: 42)
         var low = 0
         var high = 0
         let n = 100_000

@@ -1,6 +1,5 @@
 import Foundation
 @testable import SandiCore
-import SandiTesting
 import Testing
 
 /// ``DigitPattern`` against ICU (`NSRegularExpression`) on every pattern of the bundled line-type
@@ -8,7 +7,7 @@ import Testing
 @Suite("Digit patterns")
 struct DigitPatternTests {
     /// A number the node matches, chosen at random.
-    static func sample(_ node: DigitPattern.Node, _ rng: inout SeededGenerator) -> [UInt8] {
+    static func sample(_ node: DigitPattern.Node, _ rng: inout SeededRandom) -> [UInt8] {
         switch node {
         case .digits(let set):
             let digits = (0..<10).filter { set & (1 << $0) != 0 }
@@ -27,7 +26,7 @@ struct DigitPatternTests {
     func agreesWithICU() {
         let regions = LineTypeClassifier.bundled.patterns
         #expect(!regions.isEmpty)
-        var rng = SeededGenerator(seed: 20_261_203)
+        var rng = SeededRandom(seed: 20_261_203)
         var patterns = 0, compared = 0, matched = 0
         for region in regions.keys.sorted() {
             for (key, text) in regions[region]!.sorted(by: { $0.key < $1.key }) {

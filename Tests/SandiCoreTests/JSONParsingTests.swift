@@ -1,6 +1,5 @@
 import Foundation
 import SandiCore
-import SandiTesting
 import Testing
 
 /// `JSONValue.parse` against Foundation's `JSONDecoder` on random texts: valid JSON with every
@@ -24,7 +23,7 @@ struct JSONParsingTests {
     }
 
     struct Generator {
-        var rng: SeededGenerator
+        var rng: SeededRandom
 
         mutating func pick<T>(_ options: [T]) -> T { options.randomElement(using: &rng)! }
         mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
@@ -142,7 +141,7 @@ struct JSONParsingTests {
 
     @Test("the parser agrees with Foundation's decoder on 20,000 random texts, valid and broken")
     func agreesWithFoundation() {
-        var generator = Generator(rng: SeededGenerator(seed: 20_261_203))
+        var generator = Generator(rng: SeededRandom(seed: 20_261_203))
         var accepted = 0, refused = 0, disagreements = 0
         for _ in 0..<20_000 {
             let text = generator.document()

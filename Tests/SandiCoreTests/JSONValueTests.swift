@@ -1,6 +1,5 @@
 import Foundation
 import SandiCore
-import SandiTesting
 import Testing
 
 @Suite("JSON values and rollups")
@@ -14,7 +13,7 @@ struct JSONValueTests {
 
     static let awkwardNumbers: [Double] = [0, -0.0, 1, -1, 42, 1.5, -2.25, 0.1, 1e-7, 123456.789, 9e15 - 1, 9e15, -9e15, 1e16, 1e20, 3.4e38, .leastNonzeroMagnitude]
 
-    static func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONValue {
+    static func randomValue(_ rng: inout SeededRandom, depth: Int = 0) -> JSONValue {
         switch Int.random(in: 0..<(depth > 2 ? 4 : 6), using: &rng) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &rng))
@@ -25,7 +24,7 @@ struct JSONValueTests {
         }
     }
 
-    static func randomObject(_ rng: inout SeededGenerator, depth: Int = 0) -> [String: JSONValue] {
+    static func randomObject(_ rng: inout SeededRandom, depth: Int = 0) -> [String: JSONValue] {
         let keys = ["a", "B", "b", "Z", "_", "é", "aa", "a_b", "ab", "10", "9", "key/", "k\"", "中"]
         var object: [String: JSONValue] = [:]
         for _ in 0..<Int.random(in: 0...6, using: &rng) { object[keys.randomElement(using: &rng)!] = randomValue(&rng, depth: depth) }
@@ -46,7 +45,7 @@ struct JSONValueTests {
         for number in Self.awkwardNumbers {
             #expect(try JSONValue.number(number).sortedJSONText() == Self.encoderText(JSONValue.number(number)), "\(number)")
         }
-        var rng = SeededGenerator(seed: 11)
+        var rng = SeededRandom(seed: 11)
         for _ in 0..<500 {
             let object = Self.randomObject(&rng)
             let text = try JSONValue.object(object).sortedJSONText()
@@ -113,7 +112,7 @@ struct JSONValueTests {
 
     @Test("rollup fields taken from event data before it is written equal those decoded from its text, on 3,000 random values")
     func rollupFieldsFromData() throws {
-        var rng = SeededGenerator(seed: 11)
+        var rng = SeededRandom(seed: 11)
         let keys = ["purpose", "country", "operator", "key", "channel", "provider", "from", "to", "enforced", "undeliverable", "latency_ms"]
         let types = Array(Rollups.countedTypes).sorted()
         var records: [AuditRecord] = []

@@ -1,6 +1,5 @@
 import Foundation
 import SandiCore
-import SandiTesting
 import Testing
 
 /// Runs the engine over an in-memory key-value state, as storage would (expired values unread).
@@ -75,7 +74,7 @@ struct RiskEngineTests {
                 return WindowCounter.Bucket(start: start, count: count)
             })
         }
-        var generator = SeededGenerator(seed: 7)
+        var generator = SeededRandom(seed: 7)
         let alphabet = Array("0123456789::,,-+x ")
         var texts = ["1:2", "1:2,3:4", "3:4,1:2", "1::2", ":5", "5:", "1:2,,3:4", ",1:2,", "1:2:3", "-5:2", "5:+2", "5:-2",
                      "9223372036854775807:1", "9223372036854775808:1", "1:9223372036854775808", "1796288040000:11459,1796288100000:3", "007:010"]

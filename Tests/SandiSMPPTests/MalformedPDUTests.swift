@@ -1,6 +1,6 @@
 import NIOCore
 import SandiSMPP
-import SandiTesting
+import SandiCore
 import Testing
 
 @Suite("Malformed input gives typed errors")
@@ -117,7 +117,7 @@ struct MalformedPDUTests {
     }
 
     @Test func randomBodiesNeverCrash() {
-        var generator = SeededGenerator(seed: 0x5A4D_5050)
+        var generator = SeededRandom(seed: 0x5A4D_5050)
         let ids: [UInt32] = [0x09, 0x80000009, 0x04, 0x80000004, 0x05, 0x80000005, 0x15, 0x06]
         for _ in 0..<3000 {
             let bodyLength = Int(generator.next() % 80)

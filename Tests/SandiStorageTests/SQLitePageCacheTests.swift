@@ -1,7 +1,7 @@
 import Foundation
 @testable import SandiSQLite
 import SQLiteNIO
-import SandiTesting
+import SandiCore
 import Testing
 
 /// Sandi's wrapper around SQLite's page cache (`Sources/CSandiSQLite/PageCache.c`) answers a
@@ -20,7 +20,7 @@ struct SQLitePageCacheTests {
                        "CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID", "CREATE INDEX t_v ON t (v)"] {
             _ = try handle.execute(pragma, [])
         }
-        var random = SeededGenerator(seed: 20_261_203)
+        var random = SeededRandom(seed: 20_261_203)
         var model: [String: [UInt8]] = [:]
         let before = SQLiteHandle.pageCacheTruncations()
         func value() -> [UInt8] { (0..<(40 + Int(random.next() % 160))).map { _ in UInt8.random(in: 0...255, using: &random) } }

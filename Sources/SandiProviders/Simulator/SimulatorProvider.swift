@@ -2,21 +2,6 @@ public import Foundation
 public import SandiCore
 import Synchronization
 
-/// A seedable random source (SplitMix64), so simulator runs repeat under a seed.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The built-in simulated provider for whatsapp, sms and voice: it "delivers" the real rendered
 /// message into the outbox (sealed at rest), with configurable latency, failures, outages and receipts.
 public final class SimulatorProvider: ChannelProvider {

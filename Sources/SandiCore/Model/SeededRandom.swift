@@ -1,6 +1,6 @@
-/// SplitMix64: a small deterministic generator, so randomised tests repeat exactly.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+/// A seedable random source (SplitMix64), so simulator runs and randomised tests repeat under a seed.
+public struct SeededRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
 
     public init(seed: UInt64) { state = seed }
 
