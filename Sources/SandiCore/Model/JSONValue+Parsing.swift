@@ -87,22 +87,40 @@ private struct JSONParser {
         at += count
     }
 
-    private mutating func enter() throws(Malformed) {
+    /// Past a container's opening byte; true when it closes at once (empty).
+    private mutating func opens(closingWith close: UInt8) throws(Malformed) -> Bool {
         depth += 1
         guard depth <= JSONValue.maxParsingDepth else { throw Malformed() }
         at += 1
         skipSpace()
+        return closes(close)
+    }
+
+    /// Leaves the container if `close` is next.
+    private mutating func closes(_ close: UInt8) -> Bool {
+        guard next == close else { return false }
+        at += 1
+        depth -= 1
+        return true
+    }
+
+    /// After an element: true when the container ends (one trailing comma allowed, as Foundation
+    /// allows it), false when a comma brings another element.
+    private mutating func ends(_ close: UInt8) throws(Malformed) -> Bool {
+        skipSpace()
+        if next == Byte.comma {
+            at += 1
+            skipSpace()
+        } else if next != close {
+            throw Malformed()
+        }
+        return closes(close)
     }
 
     private mutating func object() throws(Malformed) -> [String: JSONValue] {
-        try enter()
         var fields: [String: JSONValue] = [:]
-        if next == Byte.closeBrace {
-            at += 1
-            depth -= 1
-            return fields
-        }
-        while true {
+        if try opens(closingWith: Byte.closeBrace) { return fields }
+        repeat {
             guard next == Byte.quote else { throw Malformed() }
             let key = try string()
             skipSpace()
@@ -112,46 +130,17 @@ private struct JSONParser {
             let value = try value()
             // The first of duplicated keys stands, as with Foundation's decoder.
             if fields.index(forKey: key) == nil { fields[key] = value }
-            skipSpace()
-            switch next {
-            case Byte.comma?:
-                at += 1
-                skipSpace()
-                if next == Byte.closeBrace { fallthrough }
-            case Byte.closeBrace?:
-                at += 1
-                depth -= 1
-                return fields
-            default:
-                throw Malformed()
-            }
-        }
+        } while try !ends(Byte.closeBrace)
+        return fields
     }
 
     private mutating func array() throws(Malformed) -> [JSONValue] {
-        try enter()
         var elements: [JSONValue] = []
-        if next == Byte.closeBracket {
-            at += 1
-            depth -= 1
-            return elements
-        }
-        while true {
+        if try opens(closingWith: Byte.closeBracket) { return elements }
+        repeat {
             elements.append(try value())
-            skipSpace()
-            switch next {
-            case Byte.comma?:
-                at += 1
-                skipSpace()
-                if next == Byte.closeBracket { fallthrough }
-            case Byte.closeBracket?:
-                at += 1
-                depth -= 1
-                return elements
-            default:
-                throw Malformed()
-            }
-        }
+        } while try !ends(Byte.closeBracket)
+        return elements
     }
 
     private mutating func string() throws(Malformed) -> String {
