@@ -18,7 +18,8 @@ func testConfiguration(port: Int, password: String = "password") -> SMPPClientCo
             reconnectBackoff: SMPPBackoff(initial: .milliseconds(20), maximum: .milliseconds(200))
         ),
         connectTimeout: .seconds(2),
-        submitTimeout: .seconds(5),
+        // Generous: the full suite runs every suite side by side on two cores, and a bind can wait.
+        submitTimeout: .seconds(15),
         tickInterval: .milliseconds(10)
     )
 }
