@@ -104,6 +104,7 @@ struct ProtocolAPITests {
                 String(repeating: "[", count: 5000), "{\"to\":\"+\(String(repeating: "9", count: 39))\",\"purpose\":\"login\"}",
                 "{\"to\":\"+6281234567890\",\"purpose\":\"login\",\"context\":{\"ip\":\"::ffff:1.2.3.4\",\"device_id\":\"\\ud800\"}}",
                 "{\"token\":\"grt_\(String(repeating: "z", count: 200))\"}", "{\"channel\":\"sms\",\"latency_ms\":-1}", "\u{FEFF}{}",
+                String(repeating: "{\"a\":", count: 200) + "1" + String(repeating: "}", count: 200), "{\"code\":\"123456\",}",
             ]
             let paths = ["/v1/verifications", "/v1/verifications/check", "/v1/verifications/\(id)/check", "/v1/verifications/\(id)/resend",
                          "/v1/verifications/\(id)/cancel", "/v1/grants/redeem", "/v1/dev/simulator", "/v1/verifications/%00/check",
@@ -114,6 +115,9 @@ struct ProtocolAPITests {
                     #expect(answer.status < 500, "\(path) \(body.prefix(40)) → \(answer.status) \(answer.text)")
                 }
             }
+            // Nesting past 128 levels is refused as malformed, like any body that is not one JSON object.
+            let deep = try await api.post("/v1/verifications", "{\"context\":" + String(repeating: "[", count: 130) + String(repeating: "]", count: 130) + "}")
+            #expect(deep.status == 400 && deep.code == "invalid_request", "\(deep.status) \(deep.text)")
             for path in ["/v1/verifications/%zz", "/v1/dev/outbox?to=%2B1&limit=abc", "/v1/dev/outbox?to=garbage", "/v1/verifications/\(id)?include=events,,x"] {
                 let answer = try await api.get(path)
                 #expect(answer.status < 500, "\(path)")
