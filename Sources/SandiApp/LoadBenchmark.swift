@@ -116,7 +116,7 @@ public struct LoadBenchmark: Sendable {
     /// Puts the tenant's risk rules in record-only mode; returns what puts its settings back.
     private func recordOnlyRisk(_ client: HTTPClient) async throws -> @Sendable () async throws -> Void {
         let current = try await send(client, request("/v1/settings/risk"), expect: 200)
-        guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: current)),
+        guard let fields = JSONValue.parseObject(Array(buffer: current)),
               case .object(var settings)? = fields["settings"] else { throw BenchError.malformed }
         let own = fields["source"] == .string("tenant")
         let original = settings

@@ -88,7 +88,7 @@ public struct IdempotencyGuard: Sendable {
 
     private static func retryAfter(_ stored: StoredResponse) -> String? {
         guard stored.status == 429,
-              case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(stored.body)),
+              let fields = JSONValue.parseObject(stored.body),
               case .number(let seconds)? = fields["retry_after_s"]
         else { return nil }
         return String(Int(seconds))

@@ -75,7 +75,7 @@ public struct AuditTool: Sendable {
     }
 
     static func json(_ r: AuditRecord) throws -> String {
-        let data = (try? JSONDecoder().decode(JSONValue.self, from: Data(r.data.utf8))) ?? .string(r.data)
+        let data = JSONValue.parse(Array(r.data.utf8)) ?? .string(r.data)
         let object: JSONValue = .object([
             "seq": .number(Double(r.seq)), "id": .string(r.eventID), "tenant_id": .string(r.tenantID),
             "verification_id": r.verificationID.map(JSONValue.string) ?? .null, "type": .string(r.type),

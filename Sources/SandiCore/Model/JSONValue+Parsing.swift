@@ -1,3 +1,5 @@
+public import Foundation
+
 extension JSONValue {
     /// Containers nested deeper than this are refused (Foundation's decoder allows 512; no request
     /// of Sandi's API nests more than a few levels, and the parser recurses once per level).
@@ -13,15 +15,15 @@ extension JSONValue {
     /// nor underflowing to zero); `\u` escapes with surrogates only as pairs; valid UTF-8 only.
     /// Differences: UTF-16 and UTF-32 text is refused (Foundation guesses those encodings), and
     /// so is nesting deeper than ``maxParsingDepth``.
-    public static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(buffer)
+    public static func parse(_ bytes: some ContiguousBytes) -> JSONValue? {
+        bytes.withUnsafeBytes { raw in
+            var parser = JSONParser(raw.assumingMemoryBound(to: UInt8.self))
             return try? parser.document()
         }
     }
 
     /// Parses UTF-8 JSON text that must be an object (see ``parse(_:)``).
-    public static func parseObject(_ bytes: [UInt8]) -> [String: JSONValue]? {
+    public static func parseObject(_ bytes: some ContiguousBytes) -> [String: JSONValue]? {
         guard case .object(let fields)? = parse(bytes) else { return nil }
         return fields
     }

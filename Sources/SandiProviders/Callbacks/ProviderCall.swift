@@ -9,7 +9,7 @@ struct ProviderReply: Sendable {
     let body: Data
 
     /// The body as a JSON object (empty when it is not one).
-    var json: [String: JSONValue] { (try? JSONDecoder().decode(JSONValue.self, from: body))?.objectValue ?? [:] }
+    var json: [String: JSONValue] { JSONValue.parseObject(body) ?? [:] }
 }
 
 enum ProviderCall {

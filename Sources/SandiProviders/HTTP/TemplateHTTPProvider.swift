@@ -67,7 +67,7 @@ public struct TemplateHTTPProvider: ChannelProvider {
 
     /// The outcome of an answer: the message id on success, else what the plan should do.
     public static func read(status: Int, body: Data, response: HTTPProviderDefinition.Response, provider: String) throws(ProviderError) -> ProviderAcceptance {
-        let json = try? JSONDecoder().decode(JSONValue.self, from: body)
+        let json = JSONValue.parse(body)
         let errorCode = json.flatMap { json in response.errorCodePath.flatMap { JSONPath.text($0, in: json) } }
         var succeeded = (200..<300).contains(status)
         if succeeded, let path = response.successPath {
@@ -107,7 +107,7 @@ public struct HTTPProviderCallbacks: CallbackHandler {
         let fields = request.parameters
         var json: JSONValue?
         if request.header("content-type")?.hasPrefix("application/json") == true {
-            guard let parsed = try? JSONDecoder().decode(JSONValue.self, from: request.body) else { throw CallbackRejection.invalid("body is not JSON") }
+            guard let parsed = JSONValue.parse(request.body) else { throw CallbackRejection.invalid("body is not JSON") }
             json = parsed
         }
         func field(_ path: String) -> String? { json.flatMap { JSONPath.text(path, in: $0) } ?? fields[path] }

@@ -100,7 +100,7 @@ public struct VonageCallbacks: CallbackHandler {
         guard request.method == "POST", !request.body.isEmpty else { return fields }
         let type = request.header("content-type")?.lowercased() ?? ""
         if type.hasPrefix("application/json") {
-            guard let object = (try? JSONDecoder().decode(JSONValue.self, from: request.body))?.objectValue else {
+            guard let object = JSONValue.parseObject(request.body) else {
                 throw CallbackRejection.invalid("the body is not a JSON object")
             }
             for (name, value) in object {

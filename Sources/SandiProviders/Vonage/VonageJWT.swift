@@ -49,8 +49,8 @@ public enum VonageJWT {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Base64URL.decode(parts[0]), let claimsData = Base64URL.decode(parts[1]),
               let signature = Base64URL.decode(parts[2]),
-              let header = (try? JSONDecoder().decode(JSONValue.self, from: headerData))?.objectValue,
-              let claims = (try? JSONDecoder().decode(JSONValue.self, from: claimsData))?.objectValue
+              let header = JSONValue.parseObject(headerData),
+              let claims = JSONValue.parseObject(claimsData)
         else { throw .malformed }
         guard header["alg"]?.stringValue == "HS256" else { throw .wrongAlgorithm }
         let input = Data((parts[0] + "." + parts[1]).utf8)

@@ -105,7 +105,7 @@ public struct VonageSMSProvider: ChannelProvider {
             default: throw .failed("vonage: http \(status)")
             }
         }
-        let json = (try? JSONDecoder().decode(JSONValue.self, from: body))?.objectValue ?? [:]
+        let json = JSONValue.parseObject(body) ?? [:]
         let parts = (json["messages"]?.arrayValue ?? []).compactMap(\.objectValue)
         guard !parts.isEmpty else { throw .failed("vonage: unreadable answer") }
         let refused = parts.first { code($0["status"]) != 0 }

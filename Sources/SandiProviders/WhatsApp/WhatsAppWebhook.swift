@@ -261,7 +261,7 @@ public struct WhatsAppNotification: Sendable, Equatable {
 
     /// Reads a webhook body; throws when it is not a JSON object.
     public static func parse(_ body: Data) throws -> WhatsAppNotification {
-        guard let root = try JSONDecoder().decode(JSONValue.self, from: body).objectValue else { throw NotAnObject() }
+        guard let root = JSONValue.parseObject(body) else { throw NotAnObject() }
         var result = WhatsAppNotification()
         guard root["object"]?.stringValue ?? "whatsapp_business_account" == "whatsapp_business_account" else { return result }
         for entry in root["entry"]?.arrayValue ?? [] {
