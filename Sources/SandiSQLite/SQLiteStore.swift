@@ -69,6 +69,11 @@ public final class SQLiteStore: SandiStore {
             // 64 MiB of page cache: the writer's pages stay in memory (one connection writes, so
             // its cache stays valid).
             "PRAGMA cache_size = -65536",
+            // Statement journals in memory: a batch is one transaction of many statements, and
+            // SQLite journals the pages each one changes so it could undo that statement alone.
+            // On the default it spills a statement's journal past 64 KiB to a temporary file
+            // (opened, written and closed within the commit).
+            "PRAGMA temp_store = MEMORY",
         ])
         let sync = durable ? WALSync(databasePath: path, logger: logger) : nil
         let writer = SQLiteExecutor(writer: connection, maxBatch: options.maxBatch, durability: sync, logger: logger)
