@@ -174,7 +174,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting"], resources: [.copy("Resources")], swiftSettings: strict),
+        .testTarget(name: "SandiCoreTests", dependencies: ["SandiCore", "SandiTesting", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Resources")], swiftSettings: strict),
         .testTarget(
             name: "SandiSMPPTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SandiCore
 import SandiTesting
@@ -103,6 +104,26 @@ struct HashingTests {
         #expect(hasher.unseal(sealed, verificationID: "ver_a") == "112233")
         #expect(hasher.unseal(sealed, verificationID: "ver_b") == nil)
         #expect(hasher.unseal(SealedCode(keyID: sealed.keyID, box: "AAAA" + sealed.box.dropFirst(4)), verificationID: "ver_a") == nil)
+    }
+
+    @Test("digests and tags are HMAC-SHA256 under the HKDF subkey of the documented message (known vectors, so stored digests keep matching)")
+    func knownVectors() {
+        // Expected values computed outside Swift (Python's hmac and hashlib): HKDF-SHA256 of the
+        // key with salt "sandi" and info "code-mac-v1", then HMAC-SHA256 of the message.
+        let key = Keyring.Key(id: "kfixed", secret: SymmetricKey(data: (0..<32).map { UInt8($0) }))
+        let hasher = CodeHasher(keyring: Keyring(current: key))
+        let plain = hasher.digest(code: "123456", verificationID: "ver_a")
+        #expect(plain == CodeDigest(keyID: "kfixed", mac: "/xJMTQBGz6v/U0l3w9HuSlKQBXApaalvdaiB6CdD/EI="))
+        let bound = hasher.digest(code: "123456", verificationID: "ver_a", binding: "IDR 100000 to Budi")
+        #expect(bound.mac == "yZ0fnfasNu/DFnJNbXjE2kFdYKG4zEqBZfoRbhDsZh0=")
+        #expect(hasher.numberHash("+6281234567890") == "kfixed.b5pX12/cBOkvmuQ+ON0gxUVg2CVZaMVn6gf7Vxf2i/A=")
+        #expect(hasher.isValidTag("kfixed.b5pX12/cBOkvmuQ+ON0gxUVg2CVZaMVn6gf7Vxf2i/A=", for: Data("+6281234567890".utf8), purpose: "number"))
+        #expect(!hasher.isValidTag("kfixed.b5pX12/cBOkvmuQ+ON0gxUVg2CVZaMVn6gf7Vxf2i/A=", for: Data("+6281234567891".utf8), purpose: "number"))
+        #expect(!hasher.isValidTag("kother.b5pX12/cBOkvmuQ+ON0gxUVg2CVZaMVn6gf7Vxf2i/A=", for: Data("+6281234567890".utf8), purpose: "number"))
+        // The keyed state is copied per use: one digest never leaks into the next.
+        #expect(hasher.digest(code: "123456", verificationID: "ver_a") == plain)
+        #expect(hasher.matches("123456", digest: plain, verificationID: "ver_a"))
+        #expect(!hasher.matches("123456", digest: CodeDigest(keyID: "kfixed", mac: "/xJMTQBGz6v/U0l3w9HuSlKQBXApaalvdaiB6CdD"), verificationID: "ver_a"))
     }
 
     @Test("secret hashes are SHA-256 in lowercase hex (known vector)")

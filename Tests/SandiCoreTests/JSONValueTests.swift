@@ -11,7 +11,7 @@ struct JSONValueTests {
         return strings
     }()
 
-    static let awkwardNumbers: [Double] = [0, -0.0, 1, -1, 42, 1.5, -2.25, 0.1, 1e-7, 123456.789, 9e15 - 1, 9e15, -9e15, 1e16, 1e20, 3.4e38, .leastNonzeroMagnitude]
+    static let awkwardNumbers: [Double] = [0, -0.0, 1, -1, 42, 1.5, -2.25, 0.1, 1e-7, 123456.789, 9e15 - 1, 9e15, -9e15, -9e15 + 1, 1e16, 1e20, 3.4e38, .leastNonzeroMagnitude, 7, -7, 10, -10, 1_000_000, -1_234_567_890_123, 4_294_967_296]
 
     static func randomValue(_ rng: inout SeededRandom, depth: Int = 0) -> JSONValue {
         switch Int.random(in: 0..<(depth > 2 ? 4 : 6), using: &rng) {
@@ -51,6 +51,13 @@ struct JSONValueTests {
             let text = try JSONValue.object(object).sortedJSONText()
             #expect(text == (try Self.encoderText(object)))
             #expect(try JSONDecoder().decode([String: JSONValue].self, from: Data(text.utf8)) == object)
+        }
+        // Without escaped slashes (answers), as the encoder's `.withoutEscapingSlashes` writes.
+        let unescaped = JSONEncoder()
+        unescaped.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for text in Self.awkwardStrings {
+            let object: JSONValue = .object([text: .string(text), "n": .number(-42)])
+            #expect(try object.sortedJSONBytes(escapingSlashes: false) == Array(try unescaped.encode(object)), "\(Array(text.utf8))")
         }
         #expect(throws: (any Error).self) { try JSONValue.number(.nan).sortedJSONText() }
         #expect(throws: (any Error).self) { try JSONValue.object(["x": .array([.number(.infinity)])]).sortedJSONText() }

@@ -30,43 +30,55 @@ public struct SealedCode: Sendable, Equatable {
 /// Hashes, checks, seals and unseals codes with the keyring. Pure computation.
 public struct CodeHasher: Sendable {
     public let keyring: Keyring
-    private let macKeys: [String: SymmetricKey]
+    /// Per key id, HMAC-SHA256 already keyed with the key's MAC subkey: each use copies it and
+    /// hashes only its message (keying anew hashes two more blocks and allocates the pads).
+    private let macs: [String: HMAC<SHA256>]
     private let sealKeys: [String: SymmetricKey]
 
     public init(keyring: Keyring) {
         self.keyring = keyring
-        var mac: [String: SymmetricKey] = [:]
+        var mac: [String: HMAC<SHA256>] = [:]
         var seal: [String: SymmetricKey] = [:]
         for id in keyring.keyIDs {
             guard let key = keyring.key(id: id) else { continue }
-            mac[id] = keyring.subkey(key, label: "code-mac-v1")
+            mac[id] = HMAC<SHA256>(key: keyring.subkey(key, label: "code-mac-v1"))
             seal[id] = keyring.subkey(key, label: "code-seal-v1")
         }
-        self.macKeys = mac
+        self.macs = mac
         self.sealKeys = seal
     }
 
-    private static func message(code: String, verificationID: String, binding: String?) -> Data {
-        var text = "v1|" + verificationID + "|" + code
-        if let binding { text += "|" + binding }
-        return Data(text.utf8)
+    /// HMAC-SHA256 of the concatenated `parts` under key `id`'s MAC subkey; nil when the key is
+    /// not in the keyring.
+    private func mac(keyID id: String, _ parts: String?...) -> HMAC<SHA256>.MAC? {
+        guard var hmac = macs[id] else { return nil }
+        for part in parts {
+            guard var part else { continue }
+            part.withUTF8 { hmac.update(data: $0) }
+        }
+        return hmac.finalize()
+    }
+
+    /// The MAC of a code: `v1|<verification id>|<code>[|<binding>]`.
+    private func codeMAC(keyID: String, code: String, verificationID: String, binding: String?) -> HMAC<SHA256>.MAC? {
+        mac(keyID: keyID, "v1|", verificationID, "|", code, binding == nil ? nil : "|", binding)
     }
 
     /// The digest of `code` for a verification, under the current key.
     public func digest(code: String, verificationID: String, binding: String? = nil) -> CodeDigest {
         let id = keyring.current.id
-        let mac = HMAC<SHA256>.authenticationCode(
-            for: Self.message(code: code, verificationID: verificationID, binding: binding), using: macKeys[id]!)
+        let mac = codeMAC(keyID: id, code: code, verificationID: verificationID, binding: binding)!
         return CodeDigest(keyID: id, mac: Data(mac).base64EncodedString())
     }
 
     /// Whether `candidate` matches the stored digest, compared in constant time. A digest whose
     /// key has left the keyring never matches.
     public func matches(_ candidate: String, digest: CodeDigest, verificationID: String, binding: String? = nil) -> Bool {
-        guard let key = macKeys[digest.keyID], let expected = Data(base64Encoded: digest.mac) else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(
-            expected, authenticating: Self.message(code: candidate, verificationID: verificationID, binding: binding),
-            using: key)
+        guard let expected = Data(base64Encoded: digest.mac),
+              let mac = codeMAC(keyID: digest.keyID, code: candidate, verificationID: verificationID, binding: binding)
+        else { return false }
+        // `==` against bytes is the constant-time comparison of swift-crypto's MACs.
+        return mac == expected
     }
 
     /// Seals `code` under the current key, bound to the verification id.
@@ -90,16 +102,24 @@ public struct CodeHasher: Sendable {
     /// (`<key id>.<base64 HMAC-SHA256>`): signs dashboard sessions.
     public func tag(_ message: Data, purpose: String) -> String {
         let id = keyring.current.id
-        let mac = HMAC<SHA256>.authenticationCode(for: Data("tag|\(purpose)|".utf8) + message, using: macKeys[id]!)
-        return id + "." + Data(mac).base64EncodedString()
+        return id + "." + Data(tagMAC(keyID: id, message, purpose: purpose)!).base64EncodedString()
+    }
+
+    private func tagMAC(keyID: String, _ message: Data, purpose: String) -> HMAC<SHA256>.MAC? {
+        guard var hmac = macs[keyID] else { return nil }
+        hmac.update(data: Data("tag|\(purpose)|".utf8))
+        hmac.update(data: message)
+        return hmac.finalize()
     }
 
     /// Whether `tag` was made by ``tag(_:purpose:)`` for this message with a key still in the
     /// keyring (constant time).
     public func isValidTag(_ tag: String, for message: Data, purpose: String) -> Bool {
         let parts = tag.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, let key = macKeys[String(parts[0])], let mac = Data(base64Encoded: String(parts[1])) else { return false }
-        return HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("tag|\(purpose)|".utf8) + message, using: key)
+        guard parts.count == 2, let expected = Data(base64Encoded: String(parts[1])),
+              let mac = tagMAC(keyID: String(parts[0]), message, purpose: purpose)
+        else { return false }
+        return mac == expected
     }
 
     /// A keyed hash of a phone number for grouping events by number without storing it
