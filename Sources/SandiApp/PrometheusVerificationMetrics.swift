@@ -1,11 +1,42 @@
 import CoreMetrics
 public import Prometheus
 public import SandiCore
+import Synchronization
 
 /// The engine's metrics through swift-metrics, exported by the Prometheus registry at `/metrics`.
 /// Every label comes from a bounded set (see ``VerificationMetrics``).
 public struct PrometheusVerificationMetrics: VerificationMetrics {
     private let factory: PrometheusMetricsFactory
+    private let handles = Handles()
+
+    /// Counters and timers made once per label set and kept: making one through the factory
+    /// validates its names and looks it up in the registry under a lock on every call.
+    private final class Handles: Sendable {
+        let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+        let timers = Mutex<[String: Timer]>([:])
+
+        static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+            var key = label
+            for (name, value) in dimensions { key += "\u{1F}" + name + "=" + value }
+            return key
+        }
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
+        let key = Handles.key(label, dimensions)
+        if let counter = handles.counters.withLock({ $0[key] }) { return counter }
+        let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+        handles.counters.withLock { $0[key] = counter }
+        return counter
+    }
+
+    private func timer(_ label: String, _ dimensions: [(String, String)]) -> Timer {
+        let key = Handles.key(label, dimensions)
+        if let timer = handles.timers.withLock({ $0[key] }) { return timer }
+        let timer = Timer(label: label, dimensions: dimensions, factory: factory)
+        handles.timers.withLock { $0[key] = timer }
+        return timer
+    }
 
     public init(registry: PrometheusCollectorRegistry) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -17,28 +48,27 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
     }
 
     public func started(purpose: Purpose?, outcome: String) {
-        Counter(label: "sandi_verifications_total", dimensions: [("purpose", purpose?.rawValue ?? "unknown"), ("outcome", outcome)], factory: factory).increment()
+        counter("sandi_verifications_total", [("purpose", purpose?.rawValue ?? "unknown"), ("outcome", outcome)]).increment()
     }
 
     public func checked(purpose: Purpose, outcome: String) {
-        Counter(label: "sandi_checks_total", dimensions: [("purpose", purpose.rawValue), ("outcome", outcome)], factory: factory).increment()
+        counter("sandi_checks_total", [("purpose", purpose.rawValue), ("outcome", outcome)]).increment()
     }
 
     public func sent(channel: Channel, provider: String, operator: String?, country: String?, status: DeliveryStatus, seconds: Double) {
-        Counter(label: "sandi_sends_total", dimensions: [
+        counter("sandi_sends_total", [
             ("channel", channel.rawValue), ("provider", provider), ("operator", `operator` ?? "unknown"),
             ("country", country ?? "unknown"), ("status", status.rawValue),
-        ], factory: factory).increment()
-        Timer(label: "sandi_send_duration_seconds", dimensions: [("channel", channel.rawValue), ("provider", provider), ("status", status.rawValue)],
-              factory: factory).recordNanoseconds(Int64(seconds * 1_000_000_000))
+        ]).increment()
+        timer("sandi_send_duration_seconds", [("channel", channel.rawValue), ("provider", provider), ("status", status.rawValue)]).recordNanoseconds(Int64(seconds * 1_000_000_000))
     }
 
     public func fellBack(from: Channel, to: Channel, reason: String) {
-        Counter(label: "sandi_fallbacks_total", dimensions: [("from", from.rawValue), ("to", to.rawValue), ("reason", reason)], factory: factory).increment()
+        counter("sandi_fallbacks_total", [("from", from.rawValue), ("to", to.rawValue), ("reason", reason)]).increment()
     }
 
     public func redeemed(outcome: String) {
-        Counter(label: "sandi_grant_redemptions_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        counter("sandi_grant_redemptions_total", [("outcome", outcome)]).increment()
     }
 
     public func queueDepth(_ jobs: Int) {
@@ -46,28 +76,28 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
     }
 
     public func queueLag(kind: String, seconds: Double) {
-        Timer(label: "sandi_queue_lag_seconds", dimensions: [("kind", kind)], factory: factory).recordSeconds(max(0, seconds))
+        timer("sandi_queue_lag_seconds", [("kind", kind)]).recordSeconds(max(0, seconds))
     }
 
     public func riskDecided(action: String, enforced: Bool, signals: [String]) {
         let mode = enforced ? "enforce" : "record"
-        Counter(label: "sandi_risk_decisions_total", dimensions: [("action", action), ("mode", mode)], factory: factory).increment()
+        counter("sandi_risk_decisions_total", [("action", action), ("mode", mode)]).increment()
         for signal in signals {
-            Counter(label: "sandi_risk_signals_total", dimensions: [("signal", signal)], factory: factory).increment()
+            counter("sandi_risk_signals_total", [("signal", signal)]).increment()
         }
     }
 
     public func rateLimitHit(key: String, enforced: Bool) {
-        Counter(label: "sandi_rate_limit_hits_total", dimensions: [("key", key), ("mode", enforced ? "enforce" : "record")], factory: factory).increment()
+        counter("sandi_rate_limit_hits_total", [("key", key), ("mode", enforced ? "enforce" : "record")]).increment()
     }
 
     public func prefixBlocked(enforced: Bool) {
-        Counter(label: "sandi_prefix_blocks_total", dimensions: [("mode", enforced ? "enforce" : "record")], factory: factory).increment()
+        counter("sandi_prefix_blocks_total", [("mode", enforced ? "enforce" : "record")]).increment()
     }
 
     /// A provider's breaker towards an operator changed state (0 closed, 1 half-open, 2 open).
     public func breakerChanged(provider: String, channel: Channel, operator: String, state: BreakerState) {
         Gauge(label: "sandi_provider_breaker_state", dimensions: [("provider", provider), ("channel", channel.rawValue), ("operator", `operator`)], factory: factory).record(state.gauge)
-        Counter(label: "sandi_provider_breaker_transitions_total", dimensions: [("provider", provider), ("to", state.rawValue)], factory: factory).increment()
+        counter("sandi_provider_breaker_transitions_total", [("provider", provider), ("to", state.rawValue)]).increment()
     }
 }

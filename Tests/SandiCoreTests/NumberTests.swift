@@ -1,3 +1,4 @@
+import Foundation
 import SandiCore
 import Testing
 
@@ -63,6 +64,19 @@ struct TimestampTests {
         #expect(Timestamp.format(millis: 0) == "1970-01-01T00:00:00.000Z")
         #expect(Timestamp.format(millis: 1_795_000_000_123) == "2026-11-18T11:06:40.123Z")
         #expect(Timestamp.format(millis: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+    }
+
+    @Test("format agrees with Foundation's ISO 8601 formatter from 1601 to 9999")
+    func formatAgreesWithFoundation() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var rng = SeededRandom(seed: 8601)
+        let edges: [Int64] = [0, -1, 1, 999, -999, 86_399_999, 253_402_300_799_999, -11_644_473_600_000, 1_795_000_000_123]
+        for millis in edges + (0..<2_000).map({ _ in Int64.random(in: -11_644_473_600_000...253_402_300_799_999, using: &rng) }) {
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            #expect(Timestamp.format(millis: millis) == formatter.string(from: date), "\(millis)")
+        }
     }
 
     @Test("parse round-trips and accepts offsets")

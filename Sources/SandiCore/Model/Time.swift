@@ -38,18 +38,20 @@ public enum Timestamp {
         var rem = Int(secs % 86_400)
         if rem < 0 { rem += 86_400; days -= 1 }
         let (y, m, d) = civil(fromDays: days)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        func put(_ value: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var v = value
-            for i in stride(from: width - 1, through: 0, by: -1) { digits[i] = UInt8(48 + v % 10); v /= 10 }
-            out.append(contentsOf: digits)
+        // Written in place: on every event and answer of the hot paths.
+        return String(unsafeUninitializedCapacity: 24) { out in
+            var at = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for i in stride(from: at + width - 1, through: at, by: -1) { out[i] = UInt8(48 + v % 10); v /= 10 }
+                at += width
+            }
+            func mark(_ byte: UInt8) { out[at] = byte; at += 1 }
+            put(y, 4); mark(45); put(m, 2); mark(45); put(d, 2); mark(84)
+            put(rem / 3600, 2); mark(58); put(rem / 60 % 60, 2); mark(58); put(rem % 60, 2)
+            mark(46); put(ms, 3); mark(90)
+            return at
         }
-        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
-        put(rem / 3600, 2); out.append(58); put(rem / 60 % 60, 2); out.append(58); put(rem % 60, 2)
-        out.append(46); put(ms, 3); out.append(90)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses an RFC 3339 timestamp (`Z` or a numeric offset; fraction optional).
