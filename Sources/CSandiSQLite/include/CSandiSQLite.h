@@ -13,4 +13,16 @@ int sandi_sqlite_install_page_cache(void);
 /// truncation). For tests and profiling.
 void sandi_sqlite_page_cache_truncations(unsigned long long *passed, unsigned long long *skipped, unsigned long long *spared);
 
+/// Registers the "sandi" VFS (see WALWrites.c): SQLite's unix VFS, writing each new log frame's
+/// header and page with one write. Not the default VFS; connections name it when they open.
+/// Initialises SQLite, so it must run after sandi_sqlite_install_page_cache. SQLITE_OK once
+/// registered (also on later calls).
+int sandi_sqlite_register_wal_vfs(void);
+
+/// How many log frames the "sandi" VFS wrote with their header in one write; how many headers it
+/// had held back and then wrote on their own (another call came before the frame's page); and how
+/// many 24-byte writes it passed straight on (not appended where its last write ended, such as
+/// headers SQLite rewrites in place). For tests and profiling.
+void sandi_sqlite_wal_writes(unsigned long long *merged, unsigned long long *alone, unsigned long long *direct);
+
 #endif
