@@ -34,6 +34,7 @@ struct File {
     sqlite3_file *real;     // the unix VFS's file, right after this struct
     File *wal;              // database file: its connection's open log (or NULL)
     File *db;               // log file: its database file (or NULL)
+    int isLog;              // a log file (else a database file)
     int writing;            // database file: the connection holds the log's write lock
     sqlite3_int64 lastEnd;  // log file: where the last write to it ended (-1: unknown)
     sqlite3_int64 heldAt;   // log file: offset of the held header
@@ -63,7 +64,44 @@ static int release(File *wal) {
     return wal->real->pMethods->xWrite(wal->real, wal->header, FRAME_HEADER, wal->heldAt);
 }
 
-// Log file methods: every call but a frame's page write releases a held header first.
+// The log whose held header must go out before any call on `f`: the log itself, or a database
+// file's log.
+static File *logOf(sqlite3_file *f) {
+    File *p = (File *)f;
+    return p->isLog ? p : p->wal;
+}
+
+#define RELEASING(call) \
+    { int rc = release(logOf(f)); return rc != SQLITE_OK ? rc : call; }
+
+// Methods both kinds of file share: release a held header, then forward.
+static int fileRead(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off) RELEASING(REAL(f)->pMethods->xRead(REAL(f), buf, amt, off))
+static int fileSync(sqlite3_file *f, int flags) RELEASING(REAL(f)->pMethods->xSync(REAL(f), flags))
+static int fileSize(sqlite3_file *f, sqlite3_int64 *size) RELEASING(REAL(f)->pMethods->xFileSize(REAL(f), size))
+static int fileLock(sqlite3_file *f, int level) RELEASING(REAL(f)->pMethods->xLock(REAL(f), level))
+static int fileUnlock(sqlite3_file *f, int level) RELEASING(REAL(f)->pMethods->xUnlock(REAL(f), level))
+static int fileCheckReservedLock(sqlite3_file *f, int *out) RELEASING(REAL(f)->pMethods->xCheckReservedLock(REAL(f), out))
+static int fileControl(sqlite3_file *f, int op, void *arg) RELEASING(REAL(f)->pMethods->xFileControl(REAL(f), op, arg))
+static int fileSectorSize(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int fileDeviceCharacteristics(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+
+// Fetches (memory-mapped pages) when the unix VFS's file has them; "not mapped" otherwise, as the
+// unix VFS answers when it cannot map. A log file is never mapped.
+static int fileFetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out) {
+    int rc = release(logOf(f));
+    if (rc != SQLITE_OK) return rc;
+    if (REAL(f)->pMethods->iVersion >= 3 && REAL(f)->pMethods->xFetch) return REAL(f)->pMethods->xFetch(REAL(f), off, amt, out);
+    *out = 0;
+    return SQLITE_OK;
+}
+static int fileUnfetch(sqlite3_file *f, sqlite3_int64 off, void *page) {
+    int rc = release(logOf(f));
+    if (rc != SQLITE_OK) return rc;
+    if (REAL(f)->pMethods->iVersion >= 3 && REAL(f)->pMethods->xUnfetch) return REAL(f)->pMethods->xUnfetch(REAL(f), off, page);
+    return SQLITE_OK;
+}
+
+// Log file methods.
 
 static int walClose(sqlite3_file *f) {
     File *p = (File *)f;
@@ -73,11 +111,6 @@ static int walClose(sqlite3_file *f) {
     p->buffer = NULL;
     int closed = p->real->pMethods ? p->real->pMethods->xClose(p->real) : SQLITE_OK;
     return rc != SQLITE_OK ? rc : closed;
-}
-
-static int walRead(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off) {
-    int rc = release((File *)f);
-    return rc != SQLITE_OK ? rc : REAL(f)->pMethods->xRead(REAL(f), buf, amt, off);
 }
 
 // Writes `amt` bytes at `off` through the unix VFS and remembers where the write ended.
@@ -131,35 +164,7 @@ static int walTruncate(sqlite3_file *f, sqlite3_int64 size) {
     return p->real->pMethods->xTruncate(p->real, size);
 }
 
-#define RELEASING(call) \
-    { int rc = release((File *)f); return rc != SQLITE_OK ? rc : call; }
-
-static int walSync(sqlite3_file *f, int flags) RELEASING(REAL(f)->pMethods->xSync(REAL(f), flags))
-static int walFileSize(sqlite3_file *f, sqlite3_int64 *size) RELEASING(REAL(f)->pMethods->xFileSize(REAL(f), size))
-static int walLock(sqlite3_file *f, int level) RELEASING(REAL(f)->pMethods->xLock(REAL(f), level))
-static int walUnlock(sqlite3_file *f, int level) RELEASING(REAL(f)->pMethods->xUnlock(REAL(f), level))
-static int walCheckReservedLock(sqlite3_file *f, int *out) RELEASING(REAL(f)->pMethods->xCheckReservedLock(REAL(f), out))
-static int walFileControl(sqlite3_file *f, int op, void *arg) RELEASING(REAL(f)->pMethods->xFileControl(REAL(f), op, arg))
-// A log file has no shared memory of its own (the unix VFS opens it without locking) and is never
-// memory-mapped; fetches are answered "not mapped", as the unix VFS does when it cannot map.
-static int walFetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out) {
-    int rc = release((File *)f);
-    if (rc != SQLITE_OK) return rc;
-    if (REAL(f)->pMethods->iVersion >= 3 && REAL(f)->pMethods->xFetch) return REAL(f)->pMethods->xFetch(REAL(f), off, amt, out);
-    *out = 0;
-    return SQLITE_OK;
-}
-static int walUnfetch(sqlite3_file *f, sqlite3_int64 off, void *page) {
-    int rc = release((File *)f);
-    if (rc != SQLITE_OK) return rc;
-    if (REAL(f)->pMethods->iVersion >= 3 && REAL(f)->pMethods->xUnfetch) return REAL(f)->pMethods->xUnfetch(REAL(f), off, page);
-    return SQLITE_OK;
-}
-
-static int walSectorSize(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
-static int walDeviceCharacteristics(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
-
-// Database file methods: every call first releases a header its log holds.
+// Database file methods.
 
 static int dbClose(sqlite3_file *f) {
     File *p = (File *)f;
@@ -170,25 +175,10 @@ static int dbClose(sqlite3_file *f) {
     return rc != SQLITE_OK ? rc : closed;
 }
 
-#define RELEASING_LOG(call) \
-    { int rc = release(((File *)f)->wal); return rc != SQLITE_OK ? rc : call; }
-
-static int dbRead(sqlite3_file *f, void *buf, int amt, sqlite3_int64 off) RELEASING_LOG(REAL(f)->pMethods->xRead(REAL(f), buf, amt, off))
-static int dbWrite(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off) RELEASING_LOG(REAL(f)->pMethods->xWrite(REAL(f), buf, amt, off))
-static int dbTruncate(sqlite3_file *f, sqlite3_int64 size) RELEASING_LOG(REAL(f)->pMethods->xTruncate(REAL(f), size))
-static int dbSync(sqlite3_file *f, int flags) RELEASING_LOG(REAL(f)->pMethods->xSync(REAL(f), flags))
-static int dbFileSize(sqlite3_file *f, sqlite3_int64 *size) RELEASING_LOG(REAL(f)->pMethods->xFileSize(REAL(f), size))
-static int dbLock(sqlite3_file *f, int level) RELEASING_LOG(REAL(f)->pMethods->xLock(REAL(f), level))
-static int dbUnlock(sqlite3_file *f, int level) RELEASING_LOG(REAL(f)->pMethods->xUnlock(REAL(f), level))
-static int dbCheckReservedLock(sqlite3_file *f, int *out) RELEASING_LOG(REAL(f)->pMethods->xCheckReservedLock(REAL(f), out))
-static int dbFileControl(sqlite3_file *f, int op, void *arg) RELEASING_LOG(REAL(f)->pMethods->xFileControl(REAL(f), op, arg))
-static int dbShmMap(sqlite3_file *f, int page, int size, int extend, void volatile **out) RELEASING_LOG(REAL(f)->pMethods->xShmMap(REAL(f), page, size, extend, out))
-static int dbShmUnmap(sqlite3_file *f, int deleteFlag) RELEASING_LOG(REAL(f)->pMethods->xShmUnmap(REAL(f), deleteFlag))
-static int dbFetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out) RELEASING_LOG(REAL(f)->pMethods->xFetch(REAL(f), off, amt, out))
-static int dbUnfetch(sqlite3_file *f, sqlite3_int64 off, void *page) RELEASING_LOG(REAL(f)->pMethods->xUnfetch(REAL(f), off, page))
-
-static int dbSectorSize(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
-static int dbDeviceCharacteristics(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+static int dbWrite(sqlite3_file *f, const void *buf, int amt, sqlite3_int64 off) RELEASING(REAL(f)->pMethods->xWrite(REAL(f), buf, amt, off))
+static int dbTruncate(sqlite3_file *f, sqlite3_int64 size) RELEASING(REAL(f)->pMethods->xTruncate(REAL(f), size))
+static int dbShmMap(sqlite3_file *f, int page, int size, int extend, void volatile **out) RELEASING(REAL(f)->pMethods->xShmMap(REAL(f), page, size, extend, out))
+static int dbShmUnmap(sqlite3_file *f, int deleteFlag) RELEASING(REAL(f)->pMethods->xShmUnmap(REAL(f), deleteFlag))
 
 // The log's write lock is slot 0 of the shared-memory locks (WAL_WRITE_LOCK).
 static int dbShmLock(sqlite3_file *f, int offset, int n, int flags) {
@@ -231,6 +221,7 @@ static int xOpen(sqlite3_vfs *self, sqlite3_filename name, sqlite3_file *f, int 
         p->base.pMethods = &dbMethodsV1;
         return SQLITE_OK;
     }
+    p->isLog = isWAL;
     if (isWAL) {
         sqlite3_file *db = sqlite_nio_sqlite3_database_file_object(name);
             if (db && db->pMethods == &dbMethods) {
@@ -266,14 +257,15 @@ int sandi_sqlite_register_wal_vfs(void) {
     unixVFS = sqlite_nio_sqlite3_vfs_find("unix");
     if (!unixVFS || unixVFS->iVersion < 3) { atomic_store(&registered, 0); return SQLITE_ERROR; }
 
+    // A log has no shared memory of its own: the unix VFS opens it without locking.
     sqlite3_io_methods db = {
-        3, dbClose, dbRead, dbWrite, dbTruncate, dbSync, dbFileSize, dbLock, dbUnlock, dbCheckReservedLock,
-        dbFileControl, dbSectorSize, dbDeviceCharacteristics, dbShmMap, dbShmLock, dbShmBarrier, dbShmUnmap,
-        dbFetch, dbUnfetch,
+        3, dbClose, fileRead, dbWrite, dbTruncate, fileSync, fileSize, fileLock, fileUnlock, fileCheckReservedLock,
+        fileControl, fileSectorSize, fileDeviceCharacteristics, dbShmMap, dbShmLock, dbShmBarrier, dbShmUnmap,
+        fileFetch, fileUnfetch,
     };
     sqlite3_io_methods wal = {
-        3, walClose, walRead, walWrite, walTruncate, walSync, walFileSize, walLock, walUnlock, walCheckReservedLock,
-        walFileControl, walSectorSize, walDeviceCharacteristics, NULL, NULL, NULL, NULL, walFetch, walUnfetch,
+        3, walClose, fileRead, walWrite, walTruncate, fileSync, fileSize, fileLock, fileUnlock, fileCheckReservedLock,
+        fileControl, fileSectorSize, fileDeviceCharacteristics, NULL, NULL, NULL, NULL, fileFetch, fileUnfetch,
     };
     dbMethods = db;
     walMethods = wal;

@@ -12,20 +12,6 @@ import Testing
 /// checksums and stops at the first frame that does not check out.
 @Suite("SQLite log writes")
 struct SQLiteWALWritesTests {
-    /// A table's rows by key.
-    static func rows(_ handle: SQLiteHandle) throws -> [String: [UInt8]] {
-        var found: [String: [UInt8]] = [:]
-        for row in try handle.execute("SELECT k, v FROM t", []) {
-            guard let key = row.optionalString("k"), case .blob(let buffer)? = row.column("v") else { Issue.record("malformed row"); continue }
-            found[key] = Array(buffer.readableBytesView)
-        }
-        return found
-    }
-
-    static func integrity(_ handle: SQLiteHandle) throws -> String? {
-        try handle.execute("PRAGMA integrity_check", []).first?.optionalString("integrity_check")
-    }
-
     @Test("each committed frame is in the log, header and page, before the commit returns: copies taken after commits recover exactly what was committed",
           arguments: [false, true])
     func commitsSurviveACopy(smallCache: Bool) async throws {
@@ -36,15 +22,13 @@ struct SQLiteWALWritesTests {
         let reader = try SQLiteHandle(path: temp.path)
         // A small cache makes large transactions spill pages to the log before they commit and
         // write them again at the commit: SQLite then rewrites earlier frames' headers in place.
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA wal_autocheckpoint = 0",
-                       smallCache ? "PRAGMA cache_size = 12" : "PRAGMA cache_size = -16384",
-                       "CREATE TABLE t (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID", "CREATE INDEX t_v ON t (v)"] {
-            _ = try writer.execute(pragma, [])
+        for statement in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA wal_autocheckpoint = 0",
+                          smallCache ? "PRAGMA cache_size = 12" : "PRAGMA cache_size = -16384"] + RandomWrites.schema {
+            _ = try writer.execute(statement, [])
         }
         let before = SQLiteHandle.walWrites()
-        var random = SeededRandom(seed: smallCache ? 2 : 1)
+        var writes = RandomWrites(random: SeededRandom(seed: smallCache ? 2 : 1), keys: 100_000, valueSpread: 200)
         var model: [String: [UInt8]] = [:]
-        func value() -> [UInt8] { (0..<(40 + Int(random.next() % 200))).map { _ in UInt8.random(in: 0...255, using: &random) } }
         let snapshots = FileManager.default.temporaryDirectory.appendingPathComponent("sandi-wal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: snapshots, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: snapshots) }
@@ -54,18 +38,8 @@ struct SQLiteWALWritesTests {
             await Task.yield()
             _ = try writer.execute("BEGIN IMMEDIATE", [])
             var written = model
-            let size = smallCache && round % 3 == 0 ? 200 : 5 + Int(random.next() % 40)
-            for _ in 0..<size {
-                let key = String(random.next() % 100_000, radix: 16)
-                let bytes = value()
-                _ = try writer.execute("INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                                       [.text(key), .blob(ByteBuffer(bytes: bytes))])
-                written[key] = bytes
-            }
-            for key in written.keys.shuffled(using: &random).prefix(Int(random.next() % 20)) {
-                _ = try writer.execute("DELETE FROM t WHERE k = ?", [.text(key)])
-                written[key] = nil
-            }
+            let size = smallCache && round % 3 == 0 ? 200 : 5 + Int(writes.random.next() % 40)
+            try writes.write(writer, &written, upserts: size, maxDeletes: 20)
             if round % 11 == 5 {
                 _ = try writer.execute("ROLLBACK", [])
             } else {
@@ -73,19 +47,19 @@ struct SQLiteWALWritesTests {
                 model = written
             }
             // Another connection sees the commit at once.
-            #expect(try Self.rows(reader).count == model.count)
+            #expect(try RandomWrites.rows(reader).count == model.count)
             if round % 15 == 14 {
                 // What a power cut right after this commit would leave: the files as they are.
                 let copy = snapshots.appendingPathComponent("copy-\(round).sqlite").path
                 try FileManager.default.copyItem(atPath: temp.path, toPath: copy)
                 try FileManager.default.copyItem(atPath: temp.path + "-wal", toPath: copy + "-wal")
                 let recovered = try SQLiteHandle(path: copy, vfs: nil)
-                #expect(try Self.rows(recovered) == model, "round \(round): the copy recovers every commit")
-                #expect(try Self.integrity(recovered) == "ok")
+                #expect(try RandomWrites.rows(recovered) == model, "round \(round): the copy recovers every commit")
+                #expect(try RandomWrites.integrity(recovered) == "ok")
             }
         }
-        #expect(try Self.rows(writer) == model)
-        #expect(try Self.integrity(writer) == "ok")
+        #expect(try RandomWrites.rows(writer) == model)
+        #expect(try RandomWrites.integrity(writer) == "ok")
         let after = SQLiteHandle.walWrites()
         #expect(after.merged - before.merged > 1_000, "frames went out as one write each")
         // Restarting the log after a checkpoint: new frames overwrite old ones from the start.
@@ -95,7 +69,7 @@ struct SQLiteWALWritesTests {
         let copy = snapshots.appendingPathComponent("copy-restart.sqlite").path
         try FileManager.default.copyItem(atPath: temp.path, toPath: copy)
         try FileManager.default.copyItem(atPath: temp.path + "-wal", toPath: copy + "-wal")
-        #expect(try Self.rows(SQLiteHandle(path: copy, vfs: nil)) == model)
+        #expect(try RandomWrites.rows(SQLiteHandle(path: copy, vfs: nil)) == model)
     }
 
     @Test("connections through SQLite's own VFS and through Sandi's share one database: each sees the other's commits")
@@ -116,12 +90,12 @@ struct SQLiteWALWritesTests {
             _ = try handle.execute("INSERT INTO t (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v",
                                    [.text(key), .blob(ByteBuffer(bytes: bytes))])
             model[key] = bytes
-            #expect(try Self.rows(index % 2 == 0 ? plain : ours) == model)
+            #expect(try RandomWrites.rows(index % 2 == 0 ? plain : ours) == model)
         }
         _ = try plain.execute("PRAGMA wal_checkpoint(TRUNCATE)", [])
         _ = try ours.execute("INSERT INTO t (k, v) VALUES ('last', x'02')", [])
         model["last"] = [2]
-        #expect(try Self.rows(plain) == model)
-        #expect(try Self.integrity(plain) == "ok")
+        #expect(try RandomWrites.rows(plain) == model)
+        #expect(try RandomWrites.integrity(plain) == "ok")
     }
 }
