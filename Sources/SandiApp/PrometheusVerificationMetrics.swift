@@ -12,18 +12,37 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
     /// Counters and timers made once per label set and kept: making one through the factory
     /// validates its names and looks it up in the registry under a lock on every call.
     private final class Handles: Sendable {
-        let counters = Mutex<[String: CoreMetrics.Counter]>([:])
-        let timers = Mutex<[String: Timer]>([:])
+        let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
+        let timers = Mutex<[Key: Timer]>([:])
+    }
 
-        static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
-            var key = label
-            for (name, value) in dimensions { key += "\u{1F}" + name + "=" + value }
-            return key
+    /// A metric's label and its dimensions' values (a label always comes with the same dimension
+    /// names, in the same order, at most five), hashed without building a string.
+    private struct Key: Hashable {
+        var label: String
+        var values: (String, String, String, String, String) = ("", "", "", "", "")
+
+        init(_ label: String, _ dimensions: [(String, String)]) {
+            assert(dimensions.count <= 5, "a metric of this file has at most five dimensions")
+            self.label = label
+            let value = { (index: Int) in index < dimensions.count ? dimensions[index].1 : "" }
+            values = (value(0), value(1), value(2), value(3), value(4))
+        }
+
+        static func == (a: Key, b: Key) -> Bool { a.label == b.label && a.values == b.values }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(label)
+            hasher.combine(values.0)
+            hasher.combine(values.1)
+            hasher.combine(values.2)
+            hasher.combine(values.3)
+            hasher.combine(values.4)
         }
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
-        let key = Handles.key(label, dimensions)
+        let key = Key(label, dimensions)
         if let counter = handles.counters.withLock({ $0[key] }) { return counter }
         let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
         handles.counters.withLock { $0[key] = counter }
@@ -31,7 +50,7 @@ public struct PrometheusVerificationMetrics: VerificationMetrics {
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> Timer {
-        let key = Handles.key(label, dimensions)
+        let key = Key(label, dimensions)
         if let timer = handles.timers.withLock({ $0[key] }) { return timer }
         let timer = Timer(label: label, dimensions: dimensions, factory: factory)
         handles.timers.withLock { $0[key] = timer }

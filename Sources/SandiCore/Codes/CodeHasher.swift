@@ -52,10 +52,11 @@ public struct CodeHasher: Sendable {
     /// not in the keyring.
     private func mac(keyID id: String, _ parts: String?...) -> HMAC<SHA256>.MAC? {
         guard var hmac = macs[id] else { return nil }
-        for part in parts {
-            guard var part else { continue }
-            part.withUTF8 { hmac.update(data: $0) }
-        }
+        // One update: each goes through swift-crypto's generic `DataProtocol` path.
+        var message: [UInt8] = []
+        message.reserveCapacity(128)
+        for part in parts { if let part { message.append(contentsOf: part.utf8) } }
+        hmac.update(data: message)
         return hmac.finalize()
     }
 
@@ -107,8 +108,9 @@ public struct CodeHasher: Sendable {
 
     private func tagMAC(keyID: String, _ message: Data, purpose: String) -> HMAC<SHA256>.MAC? {
         guard var hmac = macs[keyID] else { return nil }
-        hmac.update(data: Data("tag|\(purpose)|".utf8))
-        hmac.update(data: message)
+        var bytes = Array("tag|\(purpose)|".utf8)
+        bytes.append(contentsOf: message)
+        hmac.update(data: bytes)
         return hmac.finalize()
     }
 
