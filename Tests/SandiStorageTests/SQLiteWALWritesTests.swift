@@ -62,6 +62,11 @@ struct SQLiteWALWritesTests {
         #expect(try RandomWrites.integrity(writer) == "ok")
         let after = SQLiteHandle.walWrites()
         #expect(after.merged - before.merged > 1_000, "frames went out as one write each")
+        // A held header is always followed at once by its frame's page: none had to go out alone.
+        #expect(after.alone == before.alone, "no held header was written on its own")
+        if smallCache {
+            #expect(after.direct > before.direct, "SQLite rewrote headers in place, and they were written as they came")
+        }
         // Restarting the log after a checkpoint: new frames overwrite old ones from the start.
         _ = try writer.execute("PRAGMA wal_checkpoint(RESTART)", [])
         _ = try writer.execute("INSERT INTO t (k, v) VALUES ('after-restart', x'01')", [])

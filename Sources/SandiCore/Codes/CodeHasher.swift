@@ -48,21 +48,26 @@ public struct CodeHasher: Sendable {
         self.sealKeys = seal
     }
 
-    /// HMAC-SHA256 of the concatenated `parts` under key `id`'s MAC subkey; nil when the key is
-    /// not in the keyring.
-    private func mac(keyID id: String, _ parts: String?...) -> HMAC<SHA256>.MAC? {
+    /// HMAC-SHA256 of `message` under key `id`'s MAC subkey; nil when the key is not in the
+    /// keyring. One update: each goes through swift-crypto's generic `DataProtocol` path.
+    private func mac(keyID id: String, _ message: [UInt8]) -> HMAC<SHA256>.MAC? {
         guard var hmac = macs[id] else { return nil }
-        // One update: each goes through swift-crypto's generic `DataProtocol` path.
-        var message: [UInt8] = []
-        message.reserveCapacity(128)
-        for part in parts { if let part { message.append(contentsOf: part.utf8) } }
         hmac.update(data: message)
         return hmac.finalize()
     }
 
     /// The MAC of a code: `v1|<verification id>|<code>[|<binding>]`.
     private func codeMAC(keyID: String, code: String, verificationID: String, binding: String?) -> HMAC<SHA256>.MAC? {
-        mac(keyID: keyID, "v1|", verificationID, "|", code, binding == nil ? nil : "|", binding)
+        var message = Array("v1|".utf8)
+        message.reserveCapacity(128)
+        message += verificationID.utf8
+        message.append(UInt8(ascii: "|"))
+        message += code.utf8
+        if let binding {
+            message.append(UInt8(ascii: "|"))
+            message += binding.utf8
+        }
+        return mac(keyID: keyID, message)
     }
 
     /// The digest of `code` for a verification, under the current key.
@@ -106,12 +111,9 @@ public struct CodeHasher: Sendable {
         return id + "." + Data(tagMAC(keyID: id, message, purpose: purpose)!).base64EncodedString()
     }
 
+    /// The MAC of a tag: `tag|<purpose>|<message>`.
     private func tagMAC(keyID: String, _ message: Data, purpose: String) -> HMAC<SHA256>.MAC? {
-        guard var hmac = macs[keyID] else { return nil }
-        var bytes = Array("tag|\(purpose)|".utf8)
-        bytes.append(contentsOf: message)
-        hmac.update(data: bytes)
-        return hmac.finalize()
+        mac(keyID: keyID, Array("tag|\(purpose)|".utf8) + message)
     }
 
     /// Whether `tag` was made by ``tag(_:purpose:)`` for this message with a key still in the
