@@ -11,7 +11,8 @@ public import SandiCore
 /// (SANDI_ENV: development | production), `sandi.simulator.enabled` (SANDI_SIMULATOR_ENABLED),
 /// `sandi.code.keys` (SANDI_CODE_KEYS, secret: `kid:base64[,kid:base64…]`, current first),
 /// `sandi.metrics.token` (SANDI_METRICS_TOKEN, secret), `sandi.brand` (SANDI_BRAND),
-/// `sandi.sqlite.synchronous` (SANDI_SQLITE_SYNCHRONOUS: FULL | NORMAL), `sandi.log.level`
+/// `sandi.sqlite.synchronous` (SANDI_SQLITE_SYNCHRONOUS: FULL | NORMAL), `sandi.sqlite.cache_mib`
+/// (SANDI_SQLITE_CACHE_MIB, 16: the writer's page cache), `sandi.log.level`
 /// (SANDI_LOG_LEVEL), `sandi.demo.tenant` (SANDI_DEMO_TENANT, true). Per purpose
 /// (`password_reset`, `login`, …): `sandi.policy.<purpose>.ttl`, `.code_length`, `.max_attempts`,
 /// `.max_sends`, `.cooldowns` (comma-separated seconds), `.grant_ttl` (SANDI_POLICY_LOGIN_TTL, …);
@@ -55,6 +56,8 @@ public struct SandiConfiguration: Sendable {
     public var metricsToken: String?
     public var brand: String
     public var sqliteSynchronous: String
+    /// MiB of page cache for the SQLite writer (`sandi.sqlite.cache_mib`, 16).
+    public var sqliteCacheMiB: Int
     public var logLevel: String
     /// Whether a first start with no tenants creates the `demo` tenant and prints its key.
     public var createDemoTenant: Bool
@@ -104,6 +107,7 @@ public struct SandiConfiguration: Sendable {
         metricsToken = reader.string(forKey: "sandi.metrics.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         brand = reader.string(forKey: "sandi.brand", default: "Sandi")
         sqliteSynchronous = reader.string(forKey: "sandi.sqlite.synchronous", default: "FULL")
+        sqliteCacheMiB = reader.int(forKey: "sandi.sqlite.cache_mib", default: 16)
         logLevel = reader.string(forKey: "sandi.log.level", default: "info")
         createDemoTenant = reader.bool(forKey: "sandi.demo.tenant", default: !production)
         var policies = PolicySet.defaults
@@ -177,6 +181,7 @@ public struct SandiConfiguration: Sendable {
         if !(100...30_000).contains(simSwapTimeoutMs) { problems.append("sandi.simswap.timeout_ms must be 100–30000") }
         if let pool = postgresPoolMax, !(1...500).contains(pool) { problems.append("sandi.postgres.pool_max must be 1–500") }
         if !(2...300).contains(leaseSeconds) { problems.append("sandi.worker.lease_seconds must be 2–300") }
+        if !(1...4096).contains(sqliteCacheMiB) { problems.append("sandi.sqlite.cache_mib must be 1–4096") }
         if let smpp {
             if !(1...65_535).contains(smpp.port) { problems.append("sandi.smpp.port must be 1–65535") }
             if smpp.systemID.isEmpty || smpp.systemID.count > 15 { problems.append("sandi.smpp.system_id must be 1–15 characters") }

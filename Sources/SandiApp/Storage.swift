@@ -37,7 +37,7 @@ struct OpenedStorage: Sendable {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let store = try await SQLiteStore.open(
             path: configuration.dataDirectory + "/sandi.sqlite",
-            options: SQLiteStoreOptions(synchronous: configuration.sqliteSynchronous, migrate: migrate), logger: logger)
+            options: SQLiteStoreOptions(synchronous: configuration.sqliteSynchronous, migrate: migrate, cacheMiB: configuration.sqliteCacheMiB), logger: logger)
         return OpenedStorage(store: store, close: { try await store.close() }, postgres: nil)
     }
 

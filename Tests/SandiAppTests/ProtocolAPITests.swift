@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import SandiApp
 import SandiCore
+import SandiSQLite
 import Testing
 
 @Suite("HTTP API: validation, auth, idempotency, operations")
@@ -375,7 +376,23 @@ struct ConfigurationTests {
         let v = try await system.service.start(tenantID: try #require(try await system.store.tenant(forKeyHash: SecretHash.hex(key))).id,
                                                StartRequest(to: "+6281234567890", purpose: "login"))
         #expect(v.codeLength == 8 && v.expiresAt.timeIntervalSince(v.createdAt) == 90)
+        #expect(try await (system.store as? SQLiteStore)?.writerCacheKiB() == 16 * 1024, "the writer's page cache: 16 MiB by default")
         try await system.close()
+    }
+
+    @Test("the SQLite writer's page cache comes from the configuration, within bounds")
+    func sqliteCache() async throws {
+        let directory = NSTemporaryDirectory() + "sandi-cache-" + Identifier.randomBase32(bytes: 4)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = try await SandiConfiguration.load(overrides: ["sandi.data.dir": directory], environment: ["SANDI_SQLITE_CACHE_MIB": "24"])
+        #expect(configuration.sqliteCacheMiB == 24 && configuration.startupProblems.isEmpty)
+        let system = try await SandiSystem.open(configuration, logger: Logger(label: "test"))
+        #expect(try await (system.store as? SQLiteStore)?.writerCacheKiB() == 24 * 1024)
+        try await system.close()
+        for bad in ["0", "4097", "-16"] {
+            let refused = try await SandiConfiguration.load(environment: ["SANDI_SQLITE_CACHE_MIB": bad])
+            #expect(refused.startupProblems.contains("sandi.sqlite.cache_mib must be 1–4096"), "\(bad)")
+        }
     }
 
     @Test("PostgreSQL from DATABASE_URL: shared code keys required, pool and lease bounds checked, other schemes refused")

@@ -10,7 +10,7 @@ public final class SimulatorProvider: ChannelProvider {
     private let outbox: any OutboxStore
     private let hasher: CodeHasher
     private let clock: any TimeSource
-    private let state: Mutex<(settings: SimulatorSettings, rng: SeededRandom, pending: [ProviderReceipt], attempts: [String: UInt64])>
+    private let state: Mutex<(settings: SimulatorSettings, rng: SeededRandom, pending: [ProviderReceipt], attempts: SendCounts)>
     private let seed: UInt64
 
     /// `name` tells several simulated routes apart (e.g. two SMS routes in a simulation).
@@ -21,7 +21,7 @@ public final class SimulatorProvider: ChannelProvider {
         self.hasher = hasher
         self.clock = clock
         self.seed = seed
-        self.state = Mutex((SimulatorSettings(), SeededRandom(seed: seed), [], [:]))
+        self.state = Mutex((SimulatorSettings(), SeededRandom(seed: seed), [], SendCounts()))
     }
 
     /// The current settings.
@@ -38,8 +38,7 @@ public final class SimulatorProvider: ChannelProvider {
         // run repeats under a seed whatever order concurrent sends take.
         let (route, roll, spread) = state.withLock { s in
             let key = message.to + "|" + message.channel.rawValue
-            let attempt = s.attempts[key, default: 0]
-            s.attempts[key] = attempt + 1
+            let attempt = s.attempts.next(key)
             var rng = SeededRandom(seed: seed ^ StableHash.fnv1a(key) &+ attempt &* 0x9E37_79B9)
             return (s.settings.route(channel: message.channel.rawValue, operator: message.operator, country: message.country),
                     Double.random(in: 0..<1, using: &rng), Self.normal(&rng))
@@ -89,6 +88,37 @@ public final class SimulatorProvider: ChannelProvider {
         guard let text = hasher.unsealText(message.sealedText, context: message.deliveryID) else { return nil }
         return (text, message.sealedCode.flatMap { hasher.unsealText($0, context: message.deliveryID + "|code") })
     }
+}
+
+/// Sends counted by key (destination and channel), for the simulator's dice. Bounded: two
+/// generations of at most `limit` keys each. When the current one is full, it becomes the
+/// previous one (the older is dropped), so a key sent to within the last `limit` distinct keys
+/// keeps its count, and one idle longer starts again from zero. A long run on the simulator (a
+/// benchmark sends to a new number every time) keeps at most `2 × limit` keys.
+struct SendCounts: Sendable {
+    private(set) var current: [String: UInt64] = [:]
+    private(set) var previous: [String: UInt64] = [:]
+    let limit: Int
+
+    init(limit: Int = 50_000) { self.limit = max(1, limit) }
+
+    /// The sends counted for `key` so far (0 for the first), counting this one.
+    mutating func next(_ key: String) -> UInt64 {
+        if let count = current[key] {
+            current[key] = count + 1
+            return count
+        }
+        let count = previous[key] ?? 0
+        if current.count >= limit {
+            previous = current
+            current = [:]
+        }
+        current[key] = count + 1
+        return count
+    }
+
+    /// Keys held.
+    var count: Int { current.count + previous.count }
 }
 
 extension SimulatorProvider: ReceiptSource {
