@@ -12,7 +12,7 @@ struct SimulatorSendCountsTests {
         #expect(counts.next("d") == 0 && counts.current.count == 1 && counts.previous.count == 3)
         #expect(counts.next("a") == 3, "a key of the previous generation keeps its count")
         #expect(counts.next("a") == 4 && counts.next("b") == 1)
-        // Two more changes drop "c", which was not sent to since.
+        // The next change ("e") drops "c", which was not sent to since "d"'s.
         for key in ["e", "f", "g", "h", "i"] { #expect(counts.next(key) == 0) }
         #expect(counts.next("c") == 0, "a key idle for two generations starts again")
         for n in 0..<10_000 {
