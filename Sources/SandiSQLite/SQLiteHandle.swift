@@ -25,6 +25,13 @@ final class SQLiteHandle: @unchecked Sendable {
     static let cacheLimit = 512
     /// Bound texts and blobs up to this size stay bound after a run (see ``execute(_:_:)``).
     static let keptBindingBytes = 4096
+    /// Statements with more parameters than this are prepared for their run and finalized after
+    /// it. Multi-row inserts whose row count varies (audit sealing's links and rollups: up to a
+    /// thousand rows, a different text for each count) would otherwise fill the cache with one
+    /// large statement per count, each holding its program and its last bound values: the writer's
+    /// heap grew to 83 MiB over a 15-minute run before the cache limit cleared it. Preparing such a
+    /// statement costs little next to running it, and they run about once a second.
+    static let keptParameterLimit = 128
 
     private final class Statement {
         let handle: OpaquePointer
@@ -80,18 +87,24 @@ final class SQLiteHandle: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Runs one statement and returns its rows. The statement is prepared once and kept.
+    /// Runs one statement and returns its rows. The statement is prepared once and kept (unless it
+    /// has more than ``keptParameterLimit`` parameters).
     func execute(_ sql: String, _ binds: [SQLiteData]) throws -> [DBRow] {
-        let statement = try prepared(sql)
+        let kept = binds.count <= Self.keptParameterLimit
+        let statement = try kept ? prepared(sql) : prepare(sql)
         let stmt = statement.handle
         defer {
-            sqlite_nio_sqlite3_reset(stmt)
-            // The bindings stay until the next run binds its own (`sqlite3_clear_bindings` would
-            // expire every statement whose plan looked at a bound value, such as a `LIMIT ?`, and
-            // SQLite would prepare it again on its next run: 1.7 % of a start's CPU). Large values
-            // are let go now rather than kept in the cache.
-            for (offset, value) in binds.enumerated() where value.heldBytes > Self.keptBindingBytes {
-                sqlite_nio_sqlite3_bind_null(stmt, Int32(offset + 1))
+            if kept {
+                sqlite_nio_sqlite3_reset(stmt)
+                // The bindings stay until the next run binds its own (`sqlite3_clear_bindings`
+                // would expire every statement whose plan looked at a bound value, such as a
+                // `LIMIT ?`, and SQLite would prepare it again on its next run: 1.7 % of a start's
+                // CPU). Large values are let go now rather than kept in the cache.
+                for (offset, value) in binds.enumerated() where value.heldBytes > Self.keptBindingBytes {
+                    sqlite_nio_sqlite3_bind_null(stmt, Int32(offset + 1))
+                }
+            } else {
+                sqlite_nio_sqlite3_finalize(stmt)
             }
             // After the reset: clearing finalizes this statement too.
             if Self.changesSchema(sql) { clearCache() }
@@ -153,19 +166,31 @@ final class SQLiteHandle: @unchecked Sendable {
         db = nil
     }
 
+    /// The cached statement for `sql`, prepared and kept on its first run.
     private func prepared(_ sql: String) throws -> Statement {
         if let statement = statements[sql] { return statement }
+        let statement = try prepare(sql, persistent: true)
+        if statements.count >= Self.cacheLimit { clearCache() }
+        statements[sql] = statement
+        return statement
+    }
+
+    /// A new statement for `sql` (the caller finalizes it unless it goes into the cache).
+    private func prepare(_ sql: String, persistent: Bool = false) throws -> Statement {
         guard let db else { throw SQLiteFailure.misuse("connection closed") }
         var stmt: OpaquePointer?
-        let status = sqlite_nio_sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        let status = sqlite_nio_sqlite3_prepare_v3(db, sql, -1, persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0, &stmt, nil)
         guard status == SQLITE_OK, let stmt else {
             sqlite_nio_sqlite3_finalize(stmt)
             throw failure(status)
         }
-        if statements.count >= Self.cacheLimit { clearCache() }
-        let statement = Statement(handle: stmt)
-        statements[sql] = statement
-        return statement
+        return Statement(handle: stmt)
+    }
+
+    /// Statements in the cache, and the heap their programs and bound values hold (SQLite's
+    /// estimate), for tests.
+    var cachedStatements: (count: Int, bytes: Int) {
+        (statements.count, statements.values.reduce(0) { $0 + Int(sqlite_nio_sqlite3_stmt_status($1.handle, SQLITE_STMTSTATUS_MEMUSED, 0)) })
     }
 
     private func clearCache() {
