@@ -25,12 +25,14 @@ final class SQLiteHandle: @unchecked Sendable {
     static let cacheLimit = 512
     /// Bound texts and blobs up to this size stay bound after a run (see ``execute(_:_:)``).
     static let keptBindingBytes = 4096
-    /// Statements with more parameters than this are prepared for their run and finalized after
-    /// it. Multi-row inserts whose row count varies (audit sealing's links and rollups: up to a
+    /// A run that binds more values than this prepares its statement for that run and finalizes
+    /// it after (Sandi binds every parameter of a statement, so this is its parameter count).
+    /// Multi-row inserts whose row count varies (audit sealing's links and rollups: up to a
     /// thousand rows, a different text for each count) would otherwise fill the cache with one
     /// large statement per count, each holding its program and its last bound values (about 510
-    /// bytes a row): in a benchmark soak the writer's heap arena held 83 MiB after 400,000 requests. Preparing such a
-    /// statement costs little next to running it, and they run about once a second.
+    /// bytes a row): in a benchmark soak the writer's heap arena held 83 MiB after 400,000
+    /// requests. Preparing such a statement costs little next to running it, and they run about
+    /// once a second.
     static let keptParameterLimit = 128
 
     private final class Statement {
@@ -87,8 +89,8 @@ final class SQLiteHandle: @unchecked Sendable {
 
     deinit { close() }
 
-    /// Runs one statement and returns its rows. The statement is prepared once and kept (unless it
-    /// has more than ``keptParameterLimit`` parameters).
+    /// Runs one statement and returns its rows. The statement is prepared once and kept (unless the
+    /// run binds more than ``keptParameterLimit`` values).
     func execute(_ sql: String, _ binds: [SQLiteData]) throws -> [DBRow] {
         let kept = binds.count <= Self.keptParameterLimit
         let statement = try kept ? prepared(sql) : prepare(sql)
